@@ -1,0 +1,1 @@
+"""Connectors: the only code that talks to systems outside the hall."""

@@ -1,0 +1,1 @@
+"""Storage of the hall: database setup, models and column types."""
