@@ -1,0 +1,366 @@
+"""Read one spec YAML file into plain values, with the line and column of every node."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+SpecPath = tuple[str | int, ...]
+Position = tuple[int, int]
+
+# Given a spec path, return the JSON types the meta-schema accepts there ("string",
+# "boolean", ...), or None when the path is not described by the meta-schema.
+ExpectedTypes = Callable[[SpecPath], "frozenset[str] | None"]
+
+_YAML_TAG = "tag:yaml.org,2002:"
+
+# YAML 1.1 reads these plain words as booleans. PyYAML 6 follows it except for the
+# one-letter forms, which other YAML 1.1 tools still turn into booleans.
+_TRUE_FALSE = {"true", "false"}
+_BOOLEAN_WORDS = _TRUE_FALSE | {"yes", "no", "on", "off", "y", "n"}
+
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+(\.[0-9_]*)?([eE][-+]?[0-9]+)?$")
+
+
+@dataclass(frozen=True)
+class SpecError:
+    """One problem in a spec file, at a 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+
+def format_path(path: SpecPath) -> str:
+    """Format a spec path as `fields[2].type`, or as `(file)` for the whole file."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(file)"
+
+
+@dataclass
+class LoadedYaml:
+    """The plain data of one YAML file, where each node starts, and what went wrong."""
+
+    file: str
+    data: Any = None
+    marks: dict[SpecPath, Position] = field(default_factory=dict)
+    key_marks: dict[SpecPath, Position] = field(default_factory=dict)
+    errors: list[SpecError] = field(default_factory=list)
+    syntax_error: bool = False
+
+    def position(self, path: SpecPath, *, key: bool = False) -> Position:
+        """Return where `path` starts, or where its nearest parent with a mark starts.
+
+        With `key`, point at the mapping key of `path` rather than at its value.
+        """
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        for length in range(len(path), -1, -1):
+            if path[:length] in self.marks:
+                return self.marks[path[:length]]
+        return (1, 1)
+
+    def error(self, path: SpecPath, message: str, *, key: bool = False) -> SpecError:
+        """Build an error located at `path`."""
+        line, column = self.position(path, key=key)
+        return SpecError(self.file, line, column, format_path(path), message)
+
+
+def load_yaml(
+    path: Path, *, file: str | None = None, expected_types: ExpectedTypes | None = None
+) -> LoadedYaml:
+    """Read the YAML file at `path`, naming it `file` in errors."""
+    name = file if file is not None else str(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        before = raw[: error.start]
+        line = before.count(b"\n") + 1
+        column = error.start - (before.rfind(b"\n") + 1) + 1
+        message = "the file is not valid UTF-8 text; save it with the UTF-8 encoding"
+        loaded = LoadedYaml(name, syntax_error=True)
+        loaded.errors.append(SpecError(name, line, column, "(file)", message))
+        return loaded
+    return parse_yaml(text, file=name, expected_types=expected_types)
+
+
+def parse_yaml(
+    text: str, *, file: str, expected_types: ExpectedTypes | None = None
+) -> LoadedYaml:
+    """Parse YAML text into plain values, reporting each YAML surprise as an error.
+
+    A syntax error is the only error reported then, because the rest of the file
+    cannot be read reliably after it.
+    """
+    loaded = LoadedYaml(file)
+    loader = _SpecLoader(text)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        loaded.syntax_error = True
+        loaded.errors.append(_syntax_error(file, error))
+        return loaded
+    finally:
+        loader.dispose()
+    if root is None:
+        message = "the file is empty; write the keys of a spec: id, title, hall, ..."
+        loaded.errors.append(SpecError(file, 1, 1, "(file)", message))
+        return loaded
+    builder = _Builder(loader, loaded, expected_types or (lambda path: None))
+    loaded.data = builder.build(root, ())
+    return loaded
+
+
+def _syntax_error(file: str, error: yaml.MarkedYAMLError) -> SpecError:
+    mark = error.problem_mark or error.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"invalid YAML: {error.problem}"
+    if error.context and error.context_mark:
+        message += f" ({error.context} on line {error.context_mark.line + 1})"
+    elif error.context:
+        message += f" ({error.context})"
+    return SpecError(file, line, column, "(file)", message)
+
+
+class _AliasNode(Node):
+    """A placeholder for an alias such as `*base`, reported and never expanded."""
+
+    id = "alias"
+
+
+class _SpecLoader(yaml.SafeLoader):
+    """A composer that remembers explicit tags and anchors and keeps aliases apart."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.explicit_tags: dict[int, str] = {}
+        self.node_anchors: dict[int, str] = {}
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            event = self.get_event()
+            # Leaving aliases unexpanded also defuses "billion laughs" documents.
+            mark = event.start_mark
+            return _AliasNode("alias", event.anchor, mark, event.end_mark)
+        event = self.peek_event()
+        node = super().compose_node(parent, index)
+        if getattr(event, "tag", None) is not None:
+            self.explicit_tags[id(node)] = event.tag
+        if event.anchor is not None:
+            self.node_anchors[id(node)] = event.anchor
+        return node
+
+
+def _written_tag(tag: str) -> str:
+    if tag.startswith(_YAML_TAG):
+        return "!!" + tag[len(_YAML_TAG) :]
+    return tag
+
+
+def _position(node: Node) -> Position:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Walk a composed node tree and construct plain dicts, lists and scalars."""
+
+    def __init__(
+        self, loader: _SpecLoader, loaded: LoadedYaml, expected_types: ExpectedTypes
+    ) -> None:
+        self.loader = loader
+        self.loaded = loaded
+        self.expected_types = expected_types
+
+    def report(self, path: SpecPath, message: str, *, key: bool = False) -> None:
+        self.loaded.errors.append(self.loaded.error(path, message, key=key))
+
+    def build(self, node: Node, path: SpecPath) -> Any:
+        self.loaded.marks[path] = _position(node)
+        if isinstance(node, _AliasNode):
+            self.report(
+                path,
+                f"alias *{node.value} is not supported in specs; "
+                "write the value out in full here",
+            )
+            return None
+        self.check_anchor_and_tag(node, path)
+        if isinstance(node, MappingNode):
+            return self.build_mapping(node, path)
+        if isinstance(node, SequenceNode):
+            items = enumerate(node.value)
+            return [self.build(item, path + (index,)) for index, item in items]
+        return self.build_scalar(node, path)
+
+    def check_anchor_and_tag(self, node: Node, path: SpecPath) -> None:
+        anchor = self.loader.node_anchors.get(id(node))
+        if anchor is not None:
+            self.report(
+                path,
+                f"anchor &{anchor} is not supported in specs; remove it "
+                "and write repeated values out in full",
+            )
+        tag = self.loader.explicit_tags.get(id(node))
+        if tag is not None:
+            written = _written_tag(tag)
+            self.report(
+                path,
+                f"tag {written} is not allowed in specs; remove {written} "
+                "and write the plain value (quote it if it is text)",
+            )
+
+    def report_at(self, node: Node, path: SpecPath, message: str) -> None:
+        line, column = _position(node)
+        self.loaded.errors.append(
+            SpecError(self.loaded.file, line, column, format_path(path), message)
+        )
+
+    def build_mapping(self, node: MappingNode, path: SpecPath) -> dict[str, Any]:
+        mapping: dict[str, Any] = {}
+        first_lines: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = self.build_key(key_node, path)
+            if key is None:
+                continue
+            key_path = path + (key,)
+            if key in first_lines:
+                self.report_at(
+                    key_node,
+                    key_path,
+                    f"duplicate key {key!r}; it is already given on line "
+                    f"{first_lines[key]}, so keep only one of the two",
+                )
+                continue
+            first_lines[key] = _position(key_node)[0]
+            self.loaded.key_marks[key_path] = _position(key_node)
+            mapping[key] = self.build(value_node, key_path)
+        return mapping
+
+    def build_key(self, node: Node, path: SpecPath) -> str | None:
+        """Return a mapping key as the text written, or None for a key to skip."""
+        if isinstance(node, _AliasNode):
+            message = f"alias *{node.value} cannot be a key; write the key out"
+            self.report_at(node, path, message)
+            return None
+        if not isinstance(node, ScalarNode):
+            message = "a key must be plain text, not a list or a mapping"
+            self.report_at(node, path, message)
+            return None
+        key_path = path + (node.value,)
+        if node.style is None and node.tag == _YAML_TAG + "merge":
+            self.report_at(
+                node,
+                key_path,
+                "merge keys (<<) are not supported in specs; "
+                "write the keys of the merged mapping out in full here",
+            )
+            return None
+        self.loaded.marks.setdefault(key_path, _position(node))
+        self.check_anchor_and_tag(node, key_path)
+        if node.style is None and id(node) not in self.loader.explicit_tags:
+            # A key is always text in a spec, so any other reading is a surprise.
+            value = self.construct_plain(node)
+            problem = _plain_scalar_problem(node, value, frozenset({"string"}))
+            if problem:
+                self.report_at(node, key_path, f"key {problem}")
+        return node.value
+
+    def build_scalar(self, node: ScalarNode, path: SpecPath) -> Any:
+        if node.style is not None or id(node) in self.loader.explicit_tags:
+            return node.value
+        value = self.construct_plain(node)
+        problem = _plain_scalar_problem(node, value, self.expected_types(path))
+        if problem:
+            self.report(path, problem)
+        return value
+
+    def construct_plain(self, node: ScalarNode) -> Any:
+        """Construct an unquoted scalar as YAML resolves it, except for timestamps.
+
+        Timestamps and the rarer tags stay text, so no date reaches the schema check.
+        """
+        short_tag = _short_tag(node)
+        if short_tag in {"null", "bool", "int", "float"}:
+            return getattr(self.loader, f"construct_yaml_{short_tag}")(node)
+        return node.value
+
+
+def _short_tag(node: Node) -> str:
+    return node.tag[len(_YAML_TAG) :] if node.tag.startswith(_YAML_TAG) else ""
+
+
+def _plain_scalar_problem(
+    node: ScalarNode, value: Any, expected: frozenset[str] | None
+) -> str:
+    """Return what is surprising about an unquoted scalar, or "" when nothing is."""
+    text = node.value
+    short_tag = _short_tag(node)
+    if text.lower() in _BOOLEAN_WORDS:
+        return _boolean_word_problem(text, expected)
+    if _LEADING_ZERO.match(text):
+        return _leading_zero_problem(text, value)
+    if short_tag in {"int", "float"} and ":" in text:
+        return (
+            f"{text} without quotes is read as the base-60 number {value}; "
+            f"write '{text}' in quotes"
+        )
+    if short_tag == "timestamp":
+        kind = "date" if len(text) <= 10 else "timestamp"
+        return f"{text} without quotes is read as a {kind}; write '{text}' in quotes"
+    return ""
+
+
+def _boolean_word_problem(text: str, expected: frozenset[str] | None) -> str:
+    takes_boolean = expected is not None and "boolean" in expected
+    takes_text = expected is None or "string" in expected
+    # Where neither text nor a boolean fits, the schema check reports the wrong type.
+    if not takes_text:
+        return ""
+    quoted = f"write '{text}' in quotes if you mean the text"
+    if text.lower() in {"y", "n"}:
+        return (
+            f"{text} without quotes is a boolean for YAML 1.1 tools other than "
+            f"PyYAML; {quoted}"
+        )
+    if takes_boolean and text.lower() in _TRUE_FALSE:
+        return ""
+    meaning = "true" if text.lower() in {"true", "yes", "on"} else "false"
+    message = f"{text} without quotes is read as the boolean {meaning}"
+    if takes_boolean:
+        return (
+            f"{message}; write {meaning} for the boolean, "
+            f"or '{text}' in quotes for the text"
+        )
+    return f"{message}; {quoted}"
+
+
+def _leading_zero_problem(text: str, value: Any) -> str:
+    sign = text[0] if text[0] in "+-" else ""
+    digits = text[len(sign) :].lstrip("0_")
+    if not digits or digits[0] == ".":
+        digits = "0" + digits
+    if isinstance(value, str):
+        reading = "is read as text, but similar values such as 07 are read as numbers"
+    else:
+        reading = f"is read as the number {value}"
+    return (
+        f"{text} without quotes {reading}; write '{text}' in quotes if it is a code, "
+        f"or {sign.lstrip('+')}{digits} if it is a number"
+    )
