@@ -24,7 +24,8 @@ _YAML_TAG = "tag:yaml.org,2002:"
 # YAML 1.1 reads these plain words as booleans. PyYAML 6 follows it except for the
 # one-letter forms, which other YAML 1.1 tools still turn into booleans.
 _TRUE_FALSE = {"true", "false"}
-_BOOLEAN_WORDS = _TRUE_FALSE | {"yes", "no", "on", "off", "y", "n"}
+_ONE_LETTER_BOOLEANS = {"y", "n"}
+_BOOLEAN_WORDS = _TRUE_FALSE | _ONE_LETTER_BOOLEANS | {"yes", "no", "on", "off"}
 
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+(\.[0-9_]*)?([eE][-+]?[0-9]+)?$")
 
@@ -274,8 +275,10 @@ class _Builder:
             return None
         self.loaded.marks.setdefault(key_path, _position(node))
         self.check_anchor_and_tag(node, key_path)
-        if node.style is None and id(node) not in self.loader.explicit_tags:
-            # A key is always text in a spec, so any other reading is a surprise.
+        # A key is always text in a spec, so any other reading is a surprise. The
+        # one-letter words are exempt because the meta-schema itself has a key y.
+        plain = node.style is None and id(node) not in self.loader.explicit_tags
+        if plain and node.value.lower() not in _ONE_LETTER_BOOLEANS:
             value = self.construct_plain(node)
             problem = _plain_scalar_problem(node, value, frozenset({"string"}))
             if problem:
@@ -334,7 +337,7 @@ def _boolean_word_problem(text: str, expected: frozenset[str] | None) -> str:
     if not takes_text:
         return ""
     quoted = f"write '{text}' in quotes if you mean the text"
-    if text.lower() in {"y", "n"}:
+    if text.lower() in _ONE_LETTER_BOOLEANS:
         return (
             f"{text} without quotes is a boolean for YAML 1.1 tools other than "
             f"PyYAML; {quoted}"
