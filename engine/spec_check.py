@@ -129,10 +129,11 @@ def _check_loaded(
     errors = list(loaded.errors)
     reported_paths = {error.path for error in errors}
     schema_errors = list(_validator().iter_errors(loaded.data))
-    for finding in _schema_findings(schema_errors):
-        error = loaded.error(finding[0], finding[2], key=finding[1])
-        # A YAML surprise already explains the wrong value at this path.
-        if error.path not in reported_paths:
+    for spec_path, key, message in _schema_findings(schema_errors):
+        error = loaded.error(spec_path, message, key=key)
+        # A YAML surprise already explains the wrong value at this path, but not
+        # an unknown or invalid key.
+        if key or error.path not in reported_paths:
             errors.append(error)
     if not schema_errors:
         rules = _SpecRules(loaded.data, path, policy_names, known_operations)
@@ -459,6 +460,8 @@ class _SpecRules:
                 f"{self.file_path.name!r}; "
                 f"write id: {stem}, or rename the file to {spec_id}.yaml",
             )
+        # The id prefix is checked only when the hall agrees with the folder, so that
+        # one wrong hall gives one error.
         folder = self.file_path.parent.name
         if folder in HALLS and hall != folder:
             self.fail(
@@ -466,7 +469,7 @@ class _SpecRules:
                 f"the hall is {hall!r} but the file is in the folder {folder}/; "
                 f"write hall: {folder}, or move the file to the folder {hall}/",
             )
-        if not spec_id.startswith(f"{hall}-"):
+        elif not spec_id.startswith(f"{hall}-"):
             self.fail(
                 ("id",),
                 f"the id of a service in the {hall} hall starts with '{hall}-'; "
@@ -482,7 +485,7 @@ class _SpecRules:
         for scope, section in self.sections:
             if scope is not self.top:
                 fields = _named(section["fields"], scope.path + ("fields",), "name")
-                self.require_unique(fields, f"field name {self.where(scope)}")
+                self.require_unique(fields, "field name")
             lookups += _named(
                 section.get("lookups", []), scope.path + ("lookups",), "name"
             )

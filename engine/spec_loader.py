@@ -282,7 +282,7 @@ class _Builder:
             value = self.construct_plain(node)
             problem = _plain_scalar_problem(node, value, frozenset({"string"}))
             if problem:
-                self.report_at(node, key_path, f"key {problem}")
+                self.report_at(node, key_path, f"as a key, {problem}")
         return node.value
 
     def build_scalar(self, node: ScalarNode, path: SpecPath) -> Any:
