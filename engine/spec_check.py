@@ -34,7 +34,7 @@ Finding = tuple[SpecPath, bool, str]
 
 
 class SpecCheckFailed(Exception):
-    """Specs have errors. The message lists every error, one per line."""
+    """Raised when specs have errors; its message lists them, one per line."""
 
     def __init__(self, errors: list[SpecError]) -> None:
         self.errors = list(errors)
@@ -123,7 +123,7 @@ def _check_loaded(
 ) -> tuple[LoadedYaml, list[SpecError]]:
     """Load, validate against the meta-schema, then apply the semantic rules."""
     loaded = load_yaml(path, file=display_name(path), expected_types=expected_types)
-    if loaded.syntax_error or loaded.data is None:
+    if loaded.syntax_error or (loaded.data is None and loaded.errors):
         return loaded, list(loaded.errors)
 
     errors = list(loaded.errors)
@@ -307,7 +307,7 @@ def _expectation(schema: dict[str, Any], error: jsonschema.ValidationError) -> s
         return f"expected {description[0].lower()}{description[1:]}"
     if error.validator == "pattern":
         return f"expected text matching the pattern {error.validator_value}"
-    # In a oneOf, the branch of the right type failed for the reason worth telling.
+    # In a oneOf, the branch whose type matched the value explains the failure best.
     for branch_error in error.context or []:
         if branch_error.validator != "type":
             return _limit_message(branch_error)

@@ -338,6 +338,13 @@ def test_empty_file_reported(check_spec: Callable[..., tuple]) -> None:
     ]
 
 
+def test_null_document_reported(check_spec: Callable[..., tuple]) -> None:
+    data, errors = check_spec("~\n")
+    assert data is None
+    assert [(e.line, e.column, e.path) for e in errors] == [(1, 1, "(file)")]
+    assert errors[0].message == "the value is empty; write a mapping of keys to values"
+
+
 def test_invalid_utf8_located(tmp_path: Path) -> None:
     path = tmp_path / "unit-x.yaml"
     path.write_bytes(b"id: unit-x\ntitle: \xff\n")
