@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,9 +34,19 @@ def seeded_engine(path: Path, policy: Policy, today: dt.date = TODAY) -> Engine:
     return engine
 
 
+@pytest.fixture(scope="session")
+def seeded_file(tmp_path_factory: pytest.TempPathFactory, policy: Policy) -> Path:
+    """Seed once per run, so that each test works on its own copy of the file."""
+    path = tmp_path_factory.mktemp("seeded") / "core.db"
+    seeded_engine(path, policy).dispose()
+    return path
+
+
 @pytest.fixture
-def core_engine(tmp_path: Path, policy: Policy) -> Iterator[Engine]:
-    engine = seeded_engine(tmp_path / "core.db", policy)
+def core_engine(tmp_path: Path, seeded_file: Path) -> Iterator[Engine]:
+    path = tmp_path / "core.db"
+    shutil.copyfile(seeded_file, path)
+    engine = create_engine(f"sqlite:///{path}")
     yield engine
     engine.dispose()
 

@@ -1,0 +1,28 @@
+"""The operations the embedded core offers, by the names the specs call them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from connectors.base import Caller
+from connectors.embedded import applications, ledger, loans, persons, units
+from connectors.embedded.context import CoreContext
+
+CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
+
+OPERATIONS: dict[str, CoreOperation] = {
+    "unit.login_info": units.login_info,
+    "unit.profile": units.profile,
+    "unit.employees": units.employees,
+    "unit.ledger": units.unit_ledger,
+    "ledger.entry_types": ledger.entry_types,
+    "person.resolve": persons.resolve,
+    "person.lookup": persons.lookup,
+    "person.account": persons.account,
+    "person.ledger": persons.person_ledger,
+    "person.profile": persons.profile,
+    "account.open": applications.open_accounts,
+    "person.base_change": applications.change_bases,
+    "loan.trial": loans.trial,
+}
