@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -66,8 +67,8 @@ def lookup(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
         account, account_unit = accounts[0]
         own = account_unit.id == unit.id
         where = "本单位" if own else "其他单位"
-        shown = account.person_account if own else mask_account(account.person_account)
-        result["existing_account"] = shown
+        visible = account.person_account if own else mask_account(account.person_account)
+        result["existing_account"] = visible
         result["existing_status"] = f"{ACCOUNT_STATUS[account.status]}（{where}）"
     return result
 
@@ -102,7 +103,7 @@ def account(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
     """Return the depositor's account card."""
     own, person = caller_account(context, caller)
     unit = context.session.get_one(Unit, own.unit_id)
-    deposit = deposit_for(context, unit, own.base)
+    deposit = _current_deposit(context, unit, own)
     return {
         "person_account": own.person_account,
         "name": person.name,
@@ -135,16 +136,24 @@ def profile(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
     """Return the depositor's personal details used by calculations and forms."""
     own, person = caller_account(context, caller)
     unit = context.session.get_one(Unit, own.unit_id)
-    deposit = deposit_for(context, unit, own.base)
+    deposit = _current_deposit(context, unit, own)
     return {
         "name": person.name,
         "age": finance.age_on(person.birth_date, context.today),
         "sex": SEX[person.sex],
         "birth_date": person.birth_date,
         "balance": own.balance,
-        # A sealed account takes no deposits, so nothing is due each month.
-        "monthly_deposit": deposit.total if own.status == ACTIVE else deposit.total * 0,
+        "monthly_deposit": deposit.total,
     }
+
+
+def _current_deposit(
+    context: CoreContext, unit: Unit, own: Account
+) -> finance.MonthlyDeposit:
+    """Compute this month's deposit; sealed and closed accounts take none."""
+    if own.status not in (ACTIVE, FROZEN):
+        return finance.MonthlyDeposit(Decimal("0.00"), Decimal("0.00"))
+    return deposit_for(context, unit, own.base)
 
 
 def _preference(account: Account) -> int:

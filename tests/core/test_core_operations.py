@@ -429,3 +429,14 @@ def test_loan_trial_co_borrower_raises_maximum(core: EmbeddedCore) -> None:
         trial_params(co_borrower=True, co_income=Decimal("9000"), house_price="900000"),
     )
     assert result["limit_maximum"] == Decimal("500000.00")
+
+
+def test_sealed_account_has_no_deposit(core: EmbeddedCore, core_engine) -> None:
+    _id_number, account_number = sealed_person(core_engine, FIRST_UNIT)
+    caller = Caller("person", person_account=account_number)
+    account = core.call("person.account", caller, {})
+    profile = core.call("person.profile", caller, {})
+    assert account["status_label"] == "封存"
+    assert account["monthly_deposit"] == Decimal("0.00")
+    assert profile["monthly_deposit"] == Decimal("0.00")
+    assert profile["balance"] > 0
