@@ -134,3 +134,14 @@ def _list_entry(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 main.add_command(specs_group)
+
+
+def _add_run_commands() -> None:
+    from engine.commands import db_group, demo_group, serve
+
+    main.add_command(db_group)
+    main.add_command(demo_group)
+    main.add_command(serve)
+
+
+_add_run_commands()

@@ -1,0 +1,191 @@
+"""The Flask application: configuration, specs, connectors and blueprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.router import ConnectorRouter
+from engine.policy import Policy
+from engine.service import Service, build_service
+from engine.storage.db import make_engine, make_session_factory
+from renderers.html import register_filters
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = REPO_ROOT / "renderers" / "html" / "templates"
+STATIC = REPO_ROOT / "renderers" / "html" / "static"
+
+csrf = CSRFProtect()
+
+
+@dataclass
+class Hall:
+    """What every request of the hall shares; stored as `app.extensions['hall']`."""
+
+    policy: Policy
+    services: dict[str, Service]
+    router: ConnectorRouter
+    session_factory: sessionmaker[Session]
+    core: Any
+    attachments_dir: Path
+    demo: bool
+
+    def services_of(self, hall: str) -> list[Service]:
+        chosen = [service for service in self.services.values() if service.hall == hall]
+        return sorted(chosen, key=lambda service: (service.order, service.id))
+
+    def figures(self, day: dt.date | None = None) -> dict[str, Any]:
+        return self.policy.values_at(day or dt.date.today())
+
+
+def default_config(instance: Path) -> dict[str, Any]:
+    return {
+        "DATABASE_URL": os.environ.get(
+            "HALL_DATABASE_URL", f"sqlite:///{instance / 'hall.db'}"
+        ),
+        "SPECS_DIR": Path(os.environ.get("HALL_SPECS_DIR", REPO_ROOT / "specs")),
+        "ATTACHMENTS_DIR": Path(
+            os.environ.get("HALL_ATTACHMENTS_DIR", instance / "attachments")
+        ),
+        "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
+        "HALL_ROUTES": {"*": "embedded", "applications.*": "hall"},
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": False,
+    }
+
+
+def instance_path(overrides: dict[str, Any] | None = None) -> Path:
+    """Return the folder of the SQLite file, attachments and secret key."""
+    configured = (overrides or {}).get("INSTANCE_PATH") or os.environ.get(
+        "HALL_INSTANCE"
+    )
+    return Path(configured or REPO_ROOT / "instance")
+
+
+def build_app(overrides: dict[str, Any] | None = None) -> Flask:
+    instance = instance_path(overrides)
+    app = Flask(
+        "engine",
+        instance_path=str(instance),
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        static_url_path="/static",
+    )
+    app.config.update(default_config(instance))
+    app.config.update(overrides or {})
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        secret = os.environ.get("HALL_SECRET_KEY") or _secret(instance)
+        app.config["SECRET_KEY"] = secret
+
+    hall = _build_hall(app)
+    app.extensions["hall"] = hall
+    csrf.init_app(app)
+    register_filters(app)
+    _register_page_globals(app)
+    _register_blueprints(app)
+
+    @app.teardown_appcontext
+    def close_session(error: BaseException | None) -> None:
+        session = g.pop("db", None)
+        if session is not None:
+            session.close()
+
+    log.info("hall started with %d services", len(hall.services))
+    return app
+
+
+def _secret(instance: Path) -> str:
+    """Keep one random secret per instance folder, so sessions survive a restart."""
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _build_hall(app: Flask) -> Hall:
+    from connectors.embedded import EmbeddedCore
+    from engine.records import ApplicationRecords
+    from engine.spec_check import SpecCheckFailed, load_specs, spec_paths
+
+    specs_dir = Path(app.config["SPECS_DIR"])
+    policy = Policy.from_file(specs_dir / "policy.yaml")
+    engine = make_engine(app.config["DATABASE_URL"])
+    session_factory = make_session_factory(engine)
+    core = EmbeddedCore(session_factory, policy)
+    records = ApplicationRecords(session_factory)
+    router = ConnectorRouter(
+        {"embedded": core, "hall": records}, app.config["HALL_ROUTES"]
+    )
+    known = core.operations() | records.operations()
+    specs, errors = load_specs(
+        spec_paths(specs_dir), policy_names=policy.names(), known_operations=known
+    )
+    if errors:
+        raise SpecCheckFailed(errors)
+    services = {spec_id: build_service(spec) for spec_id, spec in specs.items()}
+    attachments_dir = Path(app.config["ATTACHMENTS_DIR"])
+    attachments_dir.mkdir(parents=True, exist_ok=True)
+    hall = Hall(
+        policy,
+        services,
+        router,
+        session_factory,
+        core,
+        attachments_dir,
+        bool(app.config["DEMO_MODE"]),
+    )
+    from engine.submission import record_decision
+
+    core.on_decision = lambda number, status, comment: record_decision(
+        session_factory, number, status, comment
+    )
+    return hall
+
+
+def _register_blueprints(app: Flask) -> None:
+    from engine.auth import auth
+    from engine.staff import staff
+    from engine.views import halls
+
+    app.register_blueprint(auth)
+    app.register_blueprint(halls)
+    app.register_blueprint(staff)
+
+
+def _register_page_globals(app: Flask) -> None:
+    from engine.pages import error_summary, row_cells, top_cells
+
+    app.jinja_env.globals.update(
+        top_cells=top_cells, row_cells=row_cells, error_summary=error_summary
+    )
+
+
+def current_hall() -> Hall:
+    from flask import current_app
+
+    return current_app.extensions["hall"]
+
+
+def db() -> Session:
+    """Return the request's session of the hall database, opened on first use."""
+    if "db" not in g:
+        g.db = current_hall().session_factory()
+    return g.db

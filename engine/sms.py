@@ -1,0 +1,96 @@
+"""One-time SMS codes: issue, send through the SMS connector, check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.storage.models import SmsCode, SmsMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+CODE_LIFETIME = dt.timedelta(minutes=5)
+RESEND_AFTER = dt.timedelta(seconds=60)
+MAX_TRIES = 5
+
+
+class SmsThrottled(Exception):
+    """A code was sent moments ago; the person must wait before asking again."""
+
+
+def _hash(secret: str, code: str) -> str:
+    return hmac.new(secret.encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def issue_code(
+    session: Session, secret: str, hall: str, subject: str, purpose: str, mobile: str
+) -> None:
+    """Create a 6-digit code for (hall, subject, purpose) and send it to `mobile`."""
+    latest = session.scalars(
+        select(SmsCode)
+        .where(
+            SmsCode.hall == hall, SmsCode.subject == subject, SmsCode.purpose == purpose
+        )
+        .order_by(SmsCode.created_at.desc())
+        .limit(1)
+    ).first()
+    now = utcnow()
+    if latest is not None and now - latest.created_at < RESEND_AFTER:
+        raise SmsThrottled()
+    code = f"{secrets.randbelow(10**6):06d}"
+    session.add(
+        SmsCode(
+            hall=hall,
+            subject=subject,
+            purpose=purpose,
+            code_hash=_hash(secret, code),
+            created_at=now,
+            expires_at=now + CODE_LIFETIME,
+        )
+    )
+    send_message(
+        session,
+        mobile,
+        f"【住房公积金】您的验证码为{code}，5分钟内有效，请勿告诉他人。",
+    )
+    session.commit()
+    log.info("sms code issued for %s %s (%s)", hall, subject, purpose)
+
+
+def send_message(session: Session, mobile: str, text: str) -> None:
+    """Hand a message to the demo SMS gateway, which keeps it for the inbox page."""
+    # TODO: a production SMS gateway connector over HTTP is not built; every message
+    # goes to the demo inbox table.
+    session.add(SmsMessage(mobile=mobile, text=text))
+
+
+def check_code(
+    session: Session, secret: str, hall: str, subject: str, purpose: str, code: str
+) -> bool:
+    """Check and use up a code; each code allows `MAX_TRIES` wrong tries, then expires."""
+    record = session.scalars(
+        select(SmsCode)
+        .where(
+            SmsCode.hall == hall,
+            SmsCode.subject == subject,
+            SmsCode.purpose == purpose,
+            SmsCode.used_at.is_(None),
+        )
+        .order_by(SmsCode.created_at.desc())
+        .limit(1)
+    ).first()
+    if record is None or record.expires_at < utcnow() or record.tries >= MAX_TRIES:
+        return False
+    if hmac.compare_digest(record.code_hash, _hash(secret, code.strip())):
+        record.used_at = utcnow()
+        session.commit()
+        return True
+    record.tries += 1
+    session.commit()
+    return False

@@ -1,0 +1,100 @@
+"""The centre's review queue: reviewers approve or return submitted applications."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from sqlalchemy import select
+
+from connectors.base import CoreError
+from engine.app import current_hall, db
+from engine.auth import login_required
+from engine.records import STATUS_LABELS
+from engine.storage.models import Application, AuditEntry
+from engine.views import send_attachment
+
+log = logging.getLogger(__name__)
+
+staff = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def _application(number: str) -> Application:
+    found = (
+        db().scalars(select(Application).where(Application.number == number)).first()
+    )
+    if found is None:
+        abort(404)
+    return found
+
+
+@staff.get("/reviews")
+@login_required("staff")
+def queue() -> Any:
+    items = current_hall().core.pending_reviews()
+    return render_template(
+        "staff_queue.html", items=items, services=current_hall().services
+    )
+
+
+@staff.get("/reviews/<number>")
+@login_required("staff")
+def review(number: str) -> Any:
+    application = _application(number)
+    return render_template(
+        "staff_review.html",
+        application=application,
+        service=current_hall().services.get(application.service_id),
+        status_label=STATUS_LABELS.get(application.status, application.status),
+    )
+
+
+@staff.post("/reviews/<number>")
+@login_required("staff")
+def decide(number: str) -> Any:
+    application = _application(number)
+    decision = request.form.get("decision")
+    comment = request.form.get("comment", "").strip()[:500]
+    reviewer = session.get("staff_id", "")
+    core = current_hall().core
+    if decision == "return" and not comment:
+        flash("退回时请填写退回原因")
+        return redirect(url_for("staff.review", number=number))
+    try:
+        if decision == "approve":
+            core.approve(number, reviewer)
+        elif decision == "return":
+            core.return_application(number, reviewer, comment)
+        else:
+            abort(400)
+    except CoreError as error:
+        log.error("decision on %s failed: %s", number, error)
+        flash(f"处理失败：{getattr(error, 'message', '核心系统错误')}")
+        return redirect(url_for("staff.review", number=number))
+    db().add(
+        AuditEntry(
+            hall="staff",
+            actor=reviewer,
+            action=decision,
+            application_number=application.number,
+        )
+    )
+    db().commit()
+    flash(f"申报 {number} 已{'审核通过' if decision == 'approve' else '退回'}")
+    return redirect(url_for("staff.queue"))
+
+
+@staff.get("/reviews/<number>/attachments/<int:attachment_id>")
+@login_required("staff")
+def attachment(number: str, attachment_id: int) -> Any:
+    return send_attachment(_application(number), attachment_id)

@@ -1,0 +1,151 @@
+"""Tables of the hall: applications, attachments, audit log, logins and SMS codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class HallBase(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Application(HallBase):
+    """What a submitted service creates; a draft until the person confirms it."""
+
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(20), unique=True)
+    draft_token: Mapped[str] = mapped_column(String(43), unique=True)
+    service_id: Mapped[str] = mapped_column(String(60), index=True)
+    spec_version: Mapped[str] = mapped_column(String(20))
+    hall: Mapped[str] = mapped_column(String(10))
+    unit_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    person_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    # draft, submitted, approved, returned
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    form_values: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    submitted_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    delivery_attempts: Mapped[int] = mapped_column(default=0)
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="application",
+        order_by="Attachment.id",
+        cascade="all, delete-orphan",
+    )
+
+    __table_args__ = (
+        Index("ix_application_status_submitted", "status", "submitted_at"),
+    )
+
+
+class Attachment(HallBase):
+    """An uploaded scan or PDF; stored under a generated name, shown by its original."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    original_name: Mapped[str] = mapped_column(String(255))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(80))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="attachments")
+
+
+class AuditEntry(HallBase):
+    """Who did what; identifiers only, never names, ID numbers or mobiles."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    application_number: Mapped[str | None] = mapped_column(String(20), index=True)
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class LoginAccount(HallBase):
+    """A password for a unit, a depositor or a centre reviewer."""
+
+    __tablename__ = "login_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # Raised to end every session issued before it.
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("hall", "subject"),)
+
+
+class LoginAttempt(HallBase):
+    __tablename__ = "login_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    address: Mapped[str] = mapped_column(String(64))
+    succeeded: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_login_attempt_subject_at", "hall", "subject", "at"),
+        Index("ix_login_attempt_address_at", "address", "at"),
+    )
+
+
+class SmsCode(HallBase):
+    """A one-time code; only its hash is kept."""
+
+    __tablename__ = "sms_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    purpose: Mapped[str] = mapped_column(String(60))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    tries: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (
+        Index("ix_sms_code_subject", "hall", "subject", "purpose", "created_at"),
+    )
+
+
+class SmsMessage(HallBase):
+    """A message the demo SMS gateway would have sent; read by the development inbox."""
+
+    __tablename__ = "sms_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mobile: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str] = mapped_column(String(500))
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -1,0 +1,1 @@
+"""Renderers turn page models into HTML, PDF or spreadsheets; they never touch the database."""
