@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -180,10 +181,17 @@ def _start_session(hall: str, subject: str, **identity: str | None) -> None:
 
 def _safe_next(default: str) -> str:
     target = request.args.get("next", "")
-    # Only paths on this site: no scheme, no host, no protocol-relative URL.
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return default
+    # Only paths on this site: no scheme, no host, no protocol-relative URL. Browsers
+    # drop tabs and newlines and read a backslash as a slash, so "/\t/evil" would
+    # become "//evil". Any whitespace or control character therefore rejects it.
+    if any(char.isspace() or not char.isprintable() for char in target):
+        return default
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
 
 
 @auth.get("/")
