@@ -271,16 +271,18 @@ def person_login() -> Any:
             errors["login_id"] = "请输入身份证号码或个人公积金账号"
         elif not password:
             errors["password"] = "请输入登录密码"
-        elif throttled("person", login_id):
-            errors["_form"] = "登录失败次数过多，请15分钟后再试"
         else:
             person = _resolve_person(login_id)
+            # Failures count against the account, whichever ID named it, so switching
+            # between the ID number and the account number gives no extra tries.
             subject = person["person_account"] if person else login_id
-            if person is None or not _password_ok("person", subject, password):
-                _record_attempt("person", login_id, False)
+            if throttled("person", subject):
+                errors["_form"] = "登录失败次数过多，请15分钟后再试"
+            elif person is None or not _password_ok("person", subject, password):
+                _record_attempt("person", subject, False)
                 errors["_form"] = LOGIN_FAILED
             else:
-                _record_attempt("person", login_id, True)
+                _record_attempt("person", subject, True)
                 _start_session("person", subject, person_account=subject)
                 return redirect(_safe_next(url_for("halls.home", hall="person")))
     status = 400 if errors else 200
