@@ -19,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from connectors.base import Caller, NotFound
@@ -320,11 +320,18 @@ def staff_login() -> Any:
 
 @auth.post("/logout")
 def logout() -> Any:
+    """End the session and raise the account's epoch, so copied cookies stop working."""
     hall = session.get("hall")
-    if hall:
-        db().add(
-            AuditEntry(hall=hall, actor=session.get("subject", ""), action="logout")
+    if hall and _session_valid(hall):
+        subject = session.get("subject", "")
+        # The session lives in a signed cookie, so clearing it alone would leave a
+        # copied cookie valid. This also ends the account's sessions on other devices.
+        db().execute(
+            update(LoginAccount)
+            .where(LoginAccount.hall == hall, LoginAccount.subject == subject)
+            .values(session_epoch=LoginAccount.session_epoch + 1)
         )
+        db().add(AuditEntry(hall=hall, actor=subject, action="logout"))
         db().commit()
     session.clear()
     return redirect(url_for("auth.landing"))
