@@ -1,0 +1,1 @@
+"""Browser tests, in a package so their module names cannot clash with other suites."""
