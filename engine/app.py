@@ -141,6 +141,7 @@ def _build_hall(app: Flask) -> Hall:
     if errors:
         raise SpecCheckFailed(errors)
     services = {spec_id: build_service(spec) for spec_id, spec in specs.items()}
+    records.titles = {spec_id: service.title for spec_id, service in services.items()}
     attachments_dir = Path(app.config["ATTACHMENTS_DIR"])
     attachments_dir.mkdir(parents=True, exist_ok=True)
     hall = Hall(

@@ -42,9 +42,12 @@ def _application(number: str) -> Application:
 @login_required("staff")
 def queue() -> Any:
     items = current_hall().core.pending_reviews()
-    return render_template(
-        "staff_queue.html", items=items, services=current_hall().services
-    )
+    titles = {
+        service.submit_operation: service.title
+        for service in current_hall().services.values()
+        if service.submit_operation
+    }
+    return render_template("staff_queue.html", items=items, titles=titles)
 
 
 @staff.get("/reviews/<number>")

@@ -87,6 +87,9 @@ def add_attachments(
             except AttachmentInvalid as error:
                 errors[spec.kind] = str(error)
                 continue
+            finally:
+                # Large uploads are spooled to a temporary file; release it now.
+                upload.close()
             stored = store(directory, spec, upload, content)
             draft.attachments.append(
                 Attachment(

@@ -29,6 +29,12 @@ def parse(response: TestResponse) -> BeautifulSoup:
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
+def parse_fragment(response: TestResponse) -> BeautifulSoup:
+    """Parse an htmx fragment; table cells come wrapped in <template> for out-of-band swaps."""
+    text = response.get_data(as_text=True).replace("<template>", "").replace("</template>", "")
+    return BeautifulSoup(text, "html.parser")
+
+
 def latest_sms_code(app: Flask) -> str:
     with app.extensions["hall"].session_factory() as session:
         message = session.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first()

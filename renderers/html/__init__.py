@@ -7,11 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
 
 from flask import Flask
 
 from engine.money import format_yuan
 from renderers.html.chart import line_chart
+
+
+LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def display(value: Any, kind: str = "text") -> str:
@@ -23,7 +27,9 @@ def display(value: Any, kind: str = "text") -> str:
     if kind == "percent":
         return f"{Decimal(str(value)).normalize():f}%"
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        # Timestamps are stored in UTC without a zone; people read Beijing time.
+        local = value.replace(tzinfo=dt.UTC).astimezone(LOCAL_ZONE)
+        return local.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, bool):
