@@ -29,7 +29,8 @@ def normalise_id_number(raw: str, today: dt.date | None = None) -> str:
     number = _SEPARATORS.sub("", raw).upper()
     if len(number) == 15 and number.isdigit():
         body = number[:6] + "19" + number[6:]
-        number = body + ric.calc_check_digit(body)
+        # calc_check_digit ignores the last character, so pass a placeholder.
+        number = body + ric.calc_check_digit(body + "0")
     if len(number) != 18:
         raise IdentifierInvalid("length")
     if not number[:17].isdigit() or not re.fullmatch(r"[0-9X]", number[17]):
