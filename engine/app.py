@@ -40,6 +40,7 @@ class Hall:
     core: Any
     attachments_dir: Path
     demo: bool
+    sms: Any
 
     def services_of(self, hall: str) -> list[Service]:
         chosen = [service for service in self.services.values() if service.hall == hall]
@@ -122,6 +123,7 @@ def _secret(instance: Path) -> str:
 
 def _build_hall(app: Flask) -> Hall:
     from connectors.embedded import EmbeddedCore
+    from connectors.sms import DemoSmsGateway
     from engine.records import ApplicationRecords
     from engine.spec_check import SpecCheckFailed, load_specs, spec_paths
 
@@ -152,6 +154,7 @@ def _build_hall(app: Flask) -> Hall:
         core,
         attachments_dir,
         bool(app.config["DEMO_MODE"]),
+        DemoSmsGateway(session_factory),
     )
     from engine.submission import record_decision
 

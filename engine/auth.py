@@ -249,6 +249,7 @@ def _send_unit_code(account: str) -> tuple[str, str]:
     try:
         issue_code(
             db(),
+            current_hall().sms,
             current_app.secret_key,
             "unit",
             account,
@@ -354,7 +355,13 @@ def send_service_code() -> Any:
     subject = caller.unit_account if caller.hall == "unit" else caller.person_account
     try:
         issue_code(
-            db(), current_app.secret_key, caller.hall, subject or "", purpose, mobile
+            db(),
+            current_hall().sms,
+            current_app.secret_key,
+            caller.hall,
+            subject or "",
+            purpose,
+            mobile,
         )
         message = f"验证码已发送至 {mask_mobile(mobile)}，5分钟内有效"
     except SmsThrottled:

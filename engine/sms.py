@@ -11,7 +11,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.storage.models import SmsCode, SmsMessage, utcnow
+from connectors.sms import SmsGateway
+from engine.storage.models import SmsCode, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,13 @@ def _hash(secret: str, code: str) -> str:
 
 
 def issue_code(
-    session: Session, secret: str, hall: str, subject: str, purpose: str, mobile: str
+    session: Session,
+    gateway: SmsGateway,
+    secret: str,
+    hall: str,
+    subject: str,
+    purpose: str,
+    mobile: str,
 ) -> None:
     """Create a 6-digit code for (hall, subject, purpose) and send it to `mobile`."""
     latest = session.scalars(
@@ -54,20 +61,9 @@ def issue_code(
             expires_at=now + CODE_LIFETIME,
         )
     )
-    send_message(
-        session,
-        mobile,
-        f"【住房公积金】您的验证码为{code}，5分钟内有效，请勿告诉他人。",
-    )
     session.commit()
+    gateway.send(mobile, f"【住房公积金】您的验证码为{code}，5分钟内有效，请勿告诉他人。")
     log.info("sms code issued for %s %s (%s)", hall, subject, purpose)
-
-
-def send_message(session: Session, mobile: str, text: str) -> None:
-    """Hand a message to the demo SMS gateway, which keeps it for the inbox page."""
-    # TODO: a production SMS gateway connector over HTTP is not built; every message
-    # goes to the demo inbox table.
-    session.add(SmsMessage(mobile=mobile, text=text))
 
 
 def check_code(

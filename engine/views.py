@@ -345,7 +345,8 @@ def _form_action(
         try:
             mobile = registered_mobile(caller)
             issue_code(
-                db(), current_app.secret_key, caller.hall, subject, service.id, mobile
+            db(),
+            current_hall().sms, current_app.secret_key, caller.hall, subject, service.id, mobile
             )
             return f"验证码已发送至 {mask_mobile(mobile)}，5分钟内有效"
         except SmsThrottled:
