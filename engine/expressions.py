@@ -43,7 +43,9 @@ def _sum(values: Sequence[Any]) -> Decimal | None:
 
 
 def _count(values: Sequence[Any]) -> Decimal:
-    return Decimal(len([value for value in _as_list(values) if value not in (None, "")]))
+    return Decimal(
+        len([value for value in _as_list(values) if value not in (None, "")])
+    )
 
 
 def _round(value: Decimal | None, places: Decimal | int = 2) -> Decimal | None:
@@ -196,7 +198,9 @@ def compile_expression(text: str) -> Expression:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ExpressionError(f"syntax error at column {error.offset}: {error.msg}") from None
+        raise ExpressionError(
+            f"syntax error at column {error.offset}: {error.msg}"
+        ) from None
 
     nodes = list(ast.walk(tree))
     if len(nodes) > MAX_NODES:
@@ -207,7 +211,9 @@ def compile_expression(text: str) -> Expression:
     attribute_bases = set()
     for node in nodes:
         if not isinstance(node, _ALLOWED_NODES):
-            raise ExpressionError(f"{type(node).__name__} is not allowed in expressions")
+            raise ExpressionError(
+                f"{type(node).__name__} is not allowed in expressions"
+            )
         if isinstance(node, ast.Attribute):
             if not isinstance(node.value, ast.Name):
                 raise ExpressionError("only policy.NAME and TABLE.FIELD may use a dot")
@@ -224,7 +230,10 @@ def compile_expression(text: str) -> Expression:
             _check_exponent(node.right)
     function_names = {id(node.func) for node in nodes if isinstance(node, ast.Call)}
     for node in nodes:
-        if isinstance(node, ast.Name) and id(node) not in attribute_bases | function_names:
+        if (
+            isinstance(node, ast.Name)
+            and id(node) not in attribute_bases | function_names
+        ):
             names.add(node.id)
     references = References(frozenset(names), frozenset(policy), frozenset(columns))
     return Expression(text, tree, references)
@@ -334,7 +343,9 @@ class _Evaluator:
         left, right = _number(left), _number(right)
         if isinstance(node.op, ast.Pow):
             if right != right.to_integral_value() or abs(right) > MAX_EXPONENT:
-                raise ExpressionError(f"exponents are whole numbers up to {MAX_EXPONENT}")
+                raise ExpressionError(
+                    f"exponents are whole numbers up to {MAX_EXPONENT}"
+                )
             return _CONTEXT.power(left, right)
         return _ARITHMETIC[type(node.op)](left, right)
 
@@ -355,12 +366,16 @@ class _Evaluator:
                 if not _COMPARISONS[type(operator)](left, right):
                     return False
             except TypeError:
-                raise ExpressionError(f"cannot compare {left!r} with {right!r}") from None
+                raise ExpressionError(
+                    f"cannot compare {left!r} with {right!r}"
+                ) from None
             left = right
         return True
 
     def visit_IfExp(self, node: ast.IfExp) -> Any:
-        return self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        return (
+            self.visit(node.body) if self.visit(node.test) else self.visit(node.orelse)
+        )
 
     def visit_Call(self, node: ast.Call) -> Any:
         function = FUNCTIONS[node.func.id]  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 Every spec field type has a parser that turns the submitted text into a typed value
 (`Decimal` for amounts, `date`, `str` for identifiers and codes) or raises `Invalid`
-with a message code. Messages name the field by its label and say what is expected; a
+with a message code. Messages name the field by its label and state what is expected; a
 spec may override any code under the field's `messages`.
 """
 
@@ -60,7 +60,7 @@ MESSAGES = {
     "mobile.format": "{label}应为11位手机号码，以1开头",
 }
 
-# The longest text accepted where a spec sets no max-length.
+# Maximum text length where a spec sets no max-length.
 DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
 TRUE_WORDS = {"on", "1", "true", "y", "yes"}
 

@@ -49,7 +49,7 @@ MAX_ROW_INDEX = 9999
 
 @dataclass
 class Row:
-    """One row of a repeating table; `original` holds what the core supplied."""
+    """One row of a repeating table; `original` contains what the core supplied."""
 
     index: int
     raw: dict[str, Any] = field(default_factory=dict)
@@ -381,7 +381,7 @@ class FormRuntime:
         for table in self.service.rows:
             loaded = {
                 row.index: item
-                for row, item in zip(state.rows[table.name], data[table.name])
+                for row, item in zip(state.rows[table.name], data[table.name], strict=True)
             }
             clean[table.name] = [
                 {

@@ -74,7 +74,11 @@ def _read_figure(name: str, entry: dict[str, Any], path: Path) -> Figure:
     label = str(entry.get("label", name))
     if "value" in entry:
         periods = [
-            Period(dt.date.min, Decimal(str(entry["value"])), entry.get("demo-default", False))
+            Period(
+                dt.date.min,
+                Decimal(str(entry["value"])),
+                entry.get("demo-default", False),
+            )
         ]
     elif "periods" in entry:
         periods = [

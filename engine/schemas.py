@@ -18,7 +18,7 @@ from engine.service import Field, RowTable, Service
 
 @dataclass
 class ValidationScope:
-    """What a validation run needs beyond the input: figures, offered choices, hidden fields."""
+    """Context of one validation run: policy bounds, offered choices, hidden fields."""
 
     bound: BoundResolver
     choices: dict[str, set[str]] = field(default_factory=dict)

@@ -62,7 +62,9 @@ def issue_code(
         )
     )
     session.commit()
-    gateway.send(mobile, f"【住房公积金】您的验证码为{code}，5分钟内有效，请勿告诉他人。")
+    gateway.send(
+        mobile, f"【住房公积金】您的验证码为{code}，5分钟内有效，请勿告诉他人。"
+    )
     log.info("sms code issued for %s %s (%s)", hall, subject, purpose)
 
 

@@ -23,8 +23,8 @@ from werkzeug.datastructures import MultiDict
 from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import submission
 from engine.app import Hall, current_hall, db
-from engine.auth import current_caller, login_required
 from engine.attachments import stored_path
+from engine.auth import current_caller, login_required
 from engine.forms import FormRuntime, FormState
 from engine.pages import (
     changed_cells,
@@ -345,8 +345,13 @@ def _form_action(
         try:
             mobile = registered_mobile(caller)
             issue_code(
-            db(),
-            current_hall().sms, current_app.secret_key, caller.hall, subject, service.id, mobile
+                db(),
+                current_hall().sms,
+                current_app.secret_key,
+                caller.hall,
+                subject,
+                service.id,
+                mobile,
             )
             return f"验证码已发送至 {mask_mobile(mobile)}，5分钟内有效"
         except SmsThrottled:

@@ -25,7 +25,9 @@ def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("template")
     path = folder / "hall.db"
     upgrade(f"sqlite:///{path}")
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}", "INSTANCE_PATH": str(folder)})
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{path}", "INSTANCE_PATH": str(folder)}
+    )
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
         seed_demo(session, hall.policy, SEED_DAY)

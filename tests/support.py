@@ -11,7 +11,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine.commands import DEMO_PERSON_PASSWORD, DEMO_STAFF_ID, DEMO_STAFF_PASSWORD, DEMO_UNIT_PASSWORD
+from engine.commands import (
+    DEMO_PERSON_PASSWORD,
+    DEMO_STAFF_ID,
+    DEMO_STAFF_PASSWORD,
+    DEMO_UNIT_PASSWORD,
+)
 from engine.storage.models import SmsMessage
 
 UNIT_A = "0201000001"
@@ -31,13 +36,19 @@ def parse(response: TestResponse) -> BeautifulSoup:
 
 def parse_fragment(response: TestResponse) -> BeautifulSoup:
     """Parse an htmx fragment; table cells come wrapped in <template> for out-of-band swaps."""
-    text = response.get_data(as_text=True).replace("<template>", "").replace("</template>", "")
+    text = (
+        response.get_data(as_text=True)
+        .replace("<template>", "")
+        .replace("</template>", "")
+    )
     return BeautifulSoup(text, "html.parser")
 
 
 def latest_sms_code(app: Flask) -> str:
     with app.extensions["hall"].session_factory() as session:
-        message = session.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first()
+        message = session.scalars(
+            select(SmsMessage).order_by(SmsMessage.id.desc())
+        ).first()
     assert message is not None, "no SMS was sent"
     match = re.search(r"[0-9]{6}", message.text)
     assert match
@@ -46,11 +57,17 @@ def latest_sms_code(app: Flask) -> str:
 
 def login_unit(client: FlaskClient, app: Flask, unit_account: str = UNIT_A) -> None:
     token = csrf_token(client.get("/unit/login"))
-    form = {"csrf_token": token, "unit_account": unit_account, "password": DEMO_UNIT_PASSWORD}
+    form = {
+        "csrf_token": token,
+        "unit_account": unit_account,
+        "password": DEMO_UNIT_PASSWORD,
+    }
     sent = client.post("/unit/login", data={**form, "action": "send_code"})
     assert sent.status_code == 200, sent.get_data(as_text=True)
     code = latest_sms_code(app)
-    done = client.post("/unit/login", data={**form, "action": "login", "sms_code": code})
+    done = client.post(
+        "/unit/login", data={**form, "action": "login", "sms_code": code}
+    )
     assert done.status_code == 302, done.get_data(as_text=True)
 
 
@@ -58,7 +75,11 @@ def login_person(client: FlaskClient, login_id: str) -> None:
     token = csrf_token(client.get("/person/login"))
     done = client.post(
         "/person/login",
-        data={"csrf_token": token, "login_id": login_id, "password": DEMO_PERSON_PASSWORD},
+        data={
+            "csrf_token": token,
+            "login_id": login_id,
+            "password": DEMO_PERSON_PASSWORD,
+        },
     )
     assert done.status_code == 302, done.get_data(as_text=True)
 
@@ -67,7 +88,11 @@ def login_staff(client: FlaskClient) -> None:
     token = csrf_token(client.get("/staff/login"))
     done = client.post(
         "/staff/login",
-        data={"csrf_token": token, "staff_id": DEMO_STAFF_ID, "password": DEMO_STAFF_PASSWORD},
+        data={
+            "csrf_token": token,
+            "staff_id": DEMO_STAFF_ID,
+            "password": DEMO_STAFF_PASSWORD,
+        },
     )
     assert done.status_code == 302
 
@@ -80,7 +105,9 @@ def errors_of(response: TestResponse) -> list[str]:
     return [item.get_text(strip=True) for item in summary.find_all("li")]
 
 
-def post_form(client: FlaskClient, url: str, data: dict[str, Any], **kwargs: Any) -> TestResponse:
+def post_form(
+    client: FlaskClient, url: str, data: dict[str, Any], **kwargs: Any
+) -> TestResponse:
     """Post to a page with the CSRF token of the page itself."""
     token = csrf_token(client.get(url))
     return client.post(url, data={"csrf_token": token, **data}, **kwargs)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from typing import Any
-
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,6 @@ from flask import Flask
 
 from engine.money import format_yuan
 from renderers.html.chart import line_chart
-
 
 LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
 
@@ -54,7 +52,9 @@ def review_value(value: Any, field: Any) -> str:
 def merge_args(args: dict[str, Any], **changes: Any) -> str:
     """Return a query string of `args` with `changes` applied, for paging and sorting links."""
     merged = {**args, **changes}
-    return urlencode({key: value for key, value in merged.items() if value not in (None, "")})
+    return urlencode(
+        {key: value for key, value in merged.items() if value not in (None, "")}
+    )
 
 
 def link_for(template: str, row: dict[str, Any]) -> str:

@@ -19,7 +19,9 @@ SPECS = Path(__file__).resolve().parents[2] / "specs"
 
 def calculate(base: str, ratio: str, places: int) -> tuple[Decimal, Decimal, Decimal]:
     """Run the spec's row and total calculations for one employee."""
-    spec = yaml.safe_load((SPECS / "unit" / "unit-open-account.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load(
+        (SPECS / "unit" / "unit-open-account.yaml").read_text(encoding="utf-8")
+    )
     service = build_service(spec)
     figures = Policy.from_file(SPECS / "policy.yaml").values_at(dt.date.today())
     figures["deposit_places"] = Decimal(places)
@@ -42,7 +44,9 @@ def calculate(base: str, ratio: str, places: int) -> tuple[Decimal, Decimal, Dec
         ("1750", "5", 0, "88.00", "176.00"),  # D4: the floor base, 87.50 rounds to 88
     ],
 )
-def test_monthly_deposit(base: str, ratio: str, places: int, unit: str, total: str) -> None:
+def test_monthly_deposit(
+    base: str, ratio: str, places: int, unit: str, total: str
+) -> None:
     unit_part, person_part, total_deposit = calculate(base, ratio, places)
     assert unit_part == Decimal(unit)
     assert person_part == Decimal(unit)

@@ -51,7 +51,9 @@ def test_policy_reference() -> None:
 
 
 def test_references_are_listed() -> None:
-    references = compile_expression("round_half_up(base * ratio / 100, policy.deposit_places) + sum(rows.x)").references
+    references = compile_expression(
+        "round_half_up(base * ratio / 100, policy.deposit_places) + sum(rows.x)"
+    ).references
     assert references.names == {"base", "ratio"}
     assert references.policy == {"deposit_places"}
     assert references.columns == {("rows", "x")}
@@ -94,7 +96,9 @@ def test_computed_power_is_bounded() -> None:
 
 def test_equal_instalment_formula() -> None:
     # L1's payment from the textbook formula: 1,604.36 after rounding.
-    payment = compile_expression("round_half_up(p * r * (1 + r) ** n / ((1 + r) ** n - 1), 2)")
+    payment = compile_expression(
+        "round_half_up(p * r * (1 + r) ** n / ((1 + r) ** n - 1), 2)"
+    )
     scope = {"p": Decimal(300000), "r": Decimal("0.026") / 12, "n": Decimal(240)}
     assert payment.evaluate(scope) == Decimal("1604.36")
 

@@ -99,7 +99,9 @@ def test_mobiles_normalised(raw: str, expected: str) -> None:
     assert normalise_mobile(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["12800138000", "1380013800", "23800138000", "138001380001"])
+@pytest.mark.parametrize(
+    "raw", ["12800138000", "1380013800", "23800138000", "138001380001"]
+)
 def test_invalid_mobiles(raw: str) -> None:
     with pytest.raises(IdentifierInvalid):
         normalise_mobile(raw)

@@ -31,5 +31,11 @@ def test_upgrade_twice_is_harmless(tmp_path: Path) -> None:
     engine = create_engine(url)
     tables = set(inspect(engine).get_table_names())
     engine.dispose()
-    assert {"application", "attachment", "audit_entry", "sms_code", "login_attempt"} <= tables
+    assert {
+        "application",
+        "attachment",
+        "audit_entry",
+        "sms_code",
+        "login_attempt",
+    } <= tables
     assert "core_account" in tables

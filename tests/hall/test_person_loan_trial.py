@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from connectors.base import Caller
 from support import errors_of, login_person, parse, post_form
+
+from connectors.base import Caller
 
 URL = "/person/person-loan-trial"
 DEMO_ID = "44020319850305021X"
@@ -42,7 +43,10 @@ def card(response: Any) -> dict[str, str]:
 
 def schedule(response: Any) -> list[list[str]]:
     table = parse(response).find(id="result").find("tbody")
-    return [[cell.get_text(strip=True) for cell in row.find_all("td")] for row in table.find_all("tr")]
+    return [
+        [cell.get_text(strip=True) for cell in row.find_all("td")]
+        for row in table.find_all("tr")
+    ]
 
 
 def test_equal_instalments_matches_l1(person_client: FlaskClient) -> None:
@@ -74,7 +78,9 @@ def test_equal_principal_matches_l2(person_client: FlaskClient) -> None:
 
 def test_five_year_loan_uses_short_rate(person_client: FlaskClient) -> None:
     # L3: 100,000 over 5 years at 2.10%; the house price makes the loan 100,000.
-    response = post_form(person_client, URL, trial(house_price="125000", term_years="5"))
+    response = post_form(
+        person_client, URL, trial(house_price="125000", term_years="5")
+    )
     result = card(response)
     assert result["loanable_amount"] == "100,000.00"
     assert result["binding_limit_label"] == "房价及首付比例"
@@ -90,7 +96,9 @@ def test_capacity_can_bind(person_client: FlaskClient) -> None:
 
 
 def test_co_borrower_raises_maximum(person_client: FlaskClient) -> None:
-    result = card(post_form(person_client, URL, trial(co_borrower="on", co_income="20000")))
+    result = card(
+        post_form(person_client, URL, trial(co_borrower="on", co_income="20000"))
+    )
     assert result["limit_maximum"] == "500,000.00"
 
 
@@ -120,7 +128,9 @@ def test_co_income_visible_only_when_checked(person_client: FlaskClient) -> None
         ({"term_years": "30"}, "贷款期限最长为"),
     ],
 )
-def test_loan_trial_rejects(person_client: FlaskClient, changes: dict[str, str], expected: str) -> None:
+def test_loan_trial_rejects(
+    person_client: FlaskClient, changes: dict[str, str], expected: str
+) -> None:
     response = post_form(person_client, URL, trial(**changes))
     messages = errors_of(response)
     assert any(expected in message for message in messages), messages
@@ -128,7 +138,9 @@ def test_loan_trial_rejects(person_client: FlaskClient, changes: dict[str, str],
 
 
 def test_forged_balance_ignored(person_client: FlaskClient, app: Flask) -> None:
-    result = card(post_form(person_client, URL, trial(balance="99999999", house_price="125000")))
+    result = card(
+        post_form(person_client, URL, trial(balance="99999999", house_price="125000"))
+    )
     caller = Caller("person", person_account="020100000001")
     profile = app.extensions["hall"].router.call("person.profile", caller, {})
     expected = profile["balance"] * 15

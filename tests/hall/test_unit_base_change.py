@@ -42,7 +42,9 @@ def employees(app: Flask, unit_account: str = UNIT_A) -> list[dict[str, Any]]:
 
 def send_code(client: FlaskClient) -> None:
     token = csrf_token(client.get(URL))
-    sent = client.post("/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"})
+    sent = client.post(
+        "/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"}
+    )
     assert sent.status_code == 200
     assert "验证码已发送至" in sent.get_data(as_text=True)
 
@@ -59,9 +61,15 @@ def change_form(app: Flask, changes: dict[int, str], **extra: Any) -> dict[str, 
 
 def post(client: FlaskClient, data: dict[str, Any], with_file: bool = True) -> Any:
     token = csrf_token(client.get(URL))
-    files = {"wage_list": (io.BytesIO(XLSX_LIKE_PDF), "2026年工资表.pdf")} if with_file else {}
+    files = (
+        {"wage_list": (io.BytesIO(XLSX_LIKE_PDF), "2026年工资表.pdf")}
+        if with_file
+        else {}
+    )
     return client.post(
-        URL, data={"csrf_token": token, **data, **files}, content_type="multipart/form-data"
+        URL,
+        data={"csrf_token": token, **data, **files},
+        content_type="multipart/form-data",
     )
 
 
@@ -70,7 +78,10 @@ def test_page_lists_own_employees(unit_client: FlaskClient, app: Flask) -> None:
     own = employees(app)
     rows = page.find(id="tbody-employees").find_all("tr")
     assert len(rows) == len(own)
-    listed = {row.find("input", attrs={"name": re.compile("person_account$")})["value"] for row in rows}
+    listed = {
+        row.find("input", attrs={"name": re.compile("person_account$")})["value"]
+        for row in rows
+    }
     assert listed == {employee["person_account"] for employee in own}
     others = {employee["person_account"] for employee in employees(app, UNIT_B)}
     assert not listed & others
@@ -85,14 +96,19 @@ def test_base_change_happy_path(unit_client: FlaskClient, app: Flask) -> None:
     assert "职工缴存基数（1 行）" in text
     assert "8,000.00" in text
 
-    token = re.search(r'name="_draft" value="([^"]+)"', review.get_data(as_text=True)).group(1)
+    token = re.search(
+        r'name="_draft" value="([^"]+)"', review.get_data(as_text=True)
+    ).group(1)
     done = unit_client.post(
-        f"{URL}/confirm", data={"csrf_token": csrf_token(unit_client.get(URL)), "_draft": token}
+        f"{URL}/confirm",
+        data={"csrf_token": csrf_token(unit_client.get(URL)), "_draft": token},
     )
     number = done.headers["Location"].rsplit("/", 1)[-1]
     changed = employees(app)[1]["person_account"]
     with app.extensions["hall"].session_factory() as session:
-        stored = session.scalars(select(Application).where(Application.number == number)).one()
+        stored = session.scalars(
+            select(Application).where(Application.number == number)
+        ).one()
         assert [row["person_account"] for row in stored.data["employees"]] == [changed]
         assert stored.data["employees"][0]["base"] == "8000.00"
         assert stored.data["employees"][0]["unit_deposit"] == "960.00"
@@ -100,10 +116,15 @@ def test_base_change_happy_path(unit_client: FlaskClient, app: Flask) -> None:
     reviewer = app.test_client()
     login_staff(reviewer)
     page = reviewer.get(f"/staff/reviews/{number}")
-    reviewer.post(f"/staff/reviews/{number}", data={"csrf_token": csrf_token(page), "decision": "approve"})
+    reviewer.post(
+        f"/staff/reviews/{number}",
+        data={"csrf_token": csrf_token(page), "decision": "approve"},
+    )
     after = {row["person_account"]: row for row in employees(app)}
     assert str(after[changed]["base"]) == "8000.00"
-    status = parse(unit_client.get(f"/unit/applications/{number}")).find(id="application-status")
+    status = parse(unit_client.get(f"/unit/applications/{number}")).find(
+        id="application-status"
+    )
     assert status.get_text() == "审核通过"
 
 
@@ -113,7 +134,11 @@ def test_base_change_happy_path(unit_client: FlaskClient, app: Flask) -> None:
         # Nothing changed: there is nothing to submit.
         ({}, {"_sms_code": "000000"}, "职工缴存基数中没有修改过的行，无需提交"),
         # Below the floor: the message names the allowed range.
-        ({0: "1000"}, {"_sms_code": "000000"}, "新缴存基数应在1,750.00元至21,900.00元之间"),
+        (
+            {0: "1000"},
+            {"_sms_code": "000000"},
+            "新缴存基数应在1,750.00元至21,900.00元之间",
+        ),
         # No SMS code typed.
         ({0: "8000"}, {}, "请输入短信验证码"),
         # A code that was never sent.
@@ -123,7 +148,11 @@ def test_base_change_happy_path(unit_client: FlaskClient, app: Flask) -> None:
     ],
 )
 def test_base_change_rejects(
-    unit_client: FlaskClient, app: Flask, changes: dict[int, str], extra: dict[str, str], expected: str
+    unit_client: FlaskClient,
+    app: Flask,
+    changes: dict[int, str],
+    extra: dict[str, str],
+    expected: str,
 ) -> None:
     response = post(unit_client, change_form(app, changes, **extra))
     assert response.status_code == 400
@@ -133,7 +162,11 @@ def test_base_change_rejects(
 
 def test_wage_list_required(unit_client: FlaskClient, app: Flask) -> None:
     send_code(unit_client)
-    response = post(unit_client, change_form(app, {0: "8000"}, _sms_code=latest_sms_code(app)), with_file=False)
+    response = post(
+        unit_client,
+        change_form(app, {0: "8000"}, _sms_code=latest_sms_code(app)),
+        with_file=False,
+    )
     assert "请上传职工工资表" in errors_of(response)
 
 
@@ -154,9 +187,13 @@ def test_calc_shows_new_deposit(unit_client: FlaskClient, app: Flask) -> None:
     data = change_form(app, {2: "5678"})
     response = unit_client.post(
         f"{URL}/calc",
-        data={"csrf_token": csrf_token(unit_client.get(URL)), "_table": "employees", "_row": "2", **data},
+        data={
+            "csrf_token": csrf_token(unit_client.get(URL)),
+            "_table": "employees",
+            "_row": "2",
+            **data,
+        },
     )
     cell = parse_fragment(response).find(id="f-employees-2-unit_deposit")
     # D2 at 12%: 5,678 x 12% = 681.36, whole yuan.
     assert cell["value"] == "681.00"
-

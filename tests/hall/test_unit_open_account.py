@@ -53,7 +53,9 @@ def form(**changes: Any) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def post(client: FlaskClient, data: dict[str, Any], files: dict[str, Any] | None = None) -> Any:
+def post(
+    client: FlaskClient, data: dict[str, Any], files: dict[str, Any] | None = None
+) -> Any:
     token = csrf_token(client.get(URL))
     if files is None:
         files = {"id_card": (io.BytesIO(PNG), "身份证正面.png")}
@@ -72,7 +74,8 @@ def draft_token(response: Any) -> str:
 
 def confirm(client: FlaskClient, token: str) -> Any:
     return client.post(
-        f"{URL}/confirm", data={"csrf_token": csrf_token(client.get(URL)), "_draft": token}
+        f"{URL}/confirm",
+        data={"csrf_token": csrf_token(client.get(URL)), "_draft": token},
     )
 
 
@@ -80,7 +83,9 @@ def known_person_without_active_account(app: Flask) -> CorePerson:
     with app.extensions["hall"].session_factory() as session:
         active = select(CoreAccount.person_id).where(CoreAccount.status == "01")
         person = session.scalars(
-            select(CorePerson).where(CorePerson.id.not_in(active)).order_by(CorePerson.id)
+            select(CorePerson)
+            .where(CorePerson.id.not_in(active))
+            .order_by(CorePerson.id)
         ).first()
     assert person is not None, "the demo data has no person without an active account"
     return person
@@ -111,7 +116,9 @@ def test_open_account_happy_path(unit_client: FlaskClient, app: Flask) -> None:
     assert detail.find(id="application-status").get_text() == "待审核"
 
     with app.extensions["hall"].session_factory() as session:
-        stored = session.scalars(select(Application).where(Application.number == number)).one()
+        stored = session.scalars(
+            select(Application).where(Application.number == number)
+        ).one()
         assert stored.status == "submitted"
         assert stored.unit_account == UNIT_A
         assert stored.spec_version == "1"
@@ -137,13 +144,18 @@ def test_approval_opens_account(unit_client: FlaskClient, app: Flask) -> None:
     assert number in queue
     page = reviewer.get(f"/staff/reviews/{number}")
     decided = reviewer.post(
-        f"/staff/reviews/{number}", data={"csrf_token": csrf_token(page), "decision": "approve"}
+        f"/staff/reviews/{number}",
+        data={"csrf_token": csrf_token(page), "decision": "approve"},
     )
     assert decided.status_code == 302
 
     with app.extensions["hall"].session_factory() as session:
-        person = session.scalars(select(CorePerson).where(CorePerson.id_number == NEW_ID)).one()
-        account = session.scalars(select(CoreAccount).where(CoreAccount.person_id == person.id)).one()
+        person = session.scalars(
+            select(CorePerson).where(CorePerson.id_number == NEW_ID)
+        ).one()
+        account = session.scalars(
+            select(CoreAccount).where(CoreAccount.person_id == person.id)
+        ).one()
         assert account.status == "01"
         assert str(account.base) == "6000.00"
         assert session.scalars(select(Application.status)).one() == "approved"
@@ -153,7 +165,9 @@ def test_approval_opens_account(unit_client: FlaskClient, app: Flask) -> None:
     assert "个人账户设立" in listing.find(id="result").get_text()
 
 
-def test_returned_application_shows_comment(unit_client: FlaskClient, app: Flask) -> None:
+def test_returned_application_shows_comment(
+    unit_client: FlaskClient, app: Flask
+) -> None:
     done = confirm(unit_client, draft_token(post(unit_client, form())))
     number = done.headers["Location"].rsplit("/", 1)[-1]
     reviewer = app.test_client()
@@ -161,20 +175,30 @@ def test_returned_application_shows_comment(unit_client: FlaskClient, app: Flask
     page = reviewer.get(f"/staff/reviews/{number}")
     reviewer.post(
         f"/staff/reviews/{number}",
-        data={"csrf_token": csrf_token(page), "decision": "return", "comment": "身份证扫描件不清晰"},
+        data={
+            "csrf_token": csrf_token(page),
+            "decision": "return",
+            "comment": "身份证扫描件不清晰",
+        },
     )
-    detail = parse(unit_client.get(f"/unit/applications/{number}")).get_text(" ", strip=True)
+    detail = parse(unit_client.get(f"/unit/applications/{number}")).get_text(
+        " ", strip=True
+    )
     assert "退回" in detail
     assert "身份证扫描件不清晰" in detail
 
 
-def test_double_confirm_creates_one_application(unit_client: FlaskClient, app: Flask) -> None:
+def test_double_confirm_creates_one_application(
+    unit_client: FlaskClient, app: Flask
+) -> None:
     token = draft_token(post(unit_client, form()))
     first = confirm(unit_client, token)
     second = confirm(unit_client, token)
     assert first.headers["Location"] == second.headers["Location"]
     with app.extensions["hall"].session_factory() as session:
-        numbers = session.scalars(select(Application.number).where(Application.number.is_not(None)))
+        numbers = session.scalars(
+            select(Application.number).where(Application.number.is_not(None))
+        )
         assert len(list(numbers)) == 1
 
 
@@ -194,7 +218,10 @@ def test_double_confirm_creates_one_application(unit_client: FlaskClient, app: F
         # The base is below the year's floor: the range is named, nothing is clamped.
         ({"employees-0-base": "1500"}, "缴存基数（元）应在1,750.00元至21,900.00元之间"),
         # ... and above the cap.
-        ({"employees-0-base": "30000"}, "缴存基数（元）应在1,750.00元至21,900.00元之间"),
+        (
+            {"employees-0-base": "30000"},
+            "缴存基数（元）应在1,750.00元至21,900.00元之间",
+        ),
         # Fen are the smallest unit.
         ({"employees-0-base": "6000.123"}, "缴存基数（元）最多保留2位小数"),
         # Not a number at all.
@@ -213,7 +240,12 @@ def test_open_account_rejects_bad_input(
     messages = errors_of(response)
     assert any(expected in message for message in messages), messages
     with app.extensions["hall"].session_factory() as session:
-        assert session.scalars(select(Application.number).where(Application.number.is_not(None))).first() is None
+        assert (
+            session.scalars(
+                select(Application.number).where(Application.number.is_not(None))
+            ).first()
+            is None
+        )
 
 
 def test_error_summary_links_to_row_field(unit_client: FlaskClient) -> None:
@@ -224,7 +256,9 @@ def test_error_summary_links_to_row_field(unit_client: FlaskClient) -> None:
 
 
 def test_person_with_active_account_rejected(unit_client: FlaskClient) -> None:
-    response = post(unit_client, form(**{"employees-0-id_number": "44020319850305021X"}))
+    response = post(
+        unit_client, form(**{"employees-0-id_number": "44020319850305021X"})
+    )
     assert response.status_code == 400
     assert any("已有正常状态的个人账户" in message for message in errors_of(response))
 
@@ -245,8 +279,14 @@ def test_lookup_backfills_known_person(unit_client: FlaskClient, app: Flask) -> 
     assert response.status_code == 200
     cells = parse_fragment(response)
     assert cells.find(id="f-employees-0-name")["value"] == person.name
-    assert cells.find(id="f-employees-0-sex")["value"] == {"1": "男", "2": "女"}[person.sex]
-    assert cells.find(id="f-employees-0-birth_date")["value"] == person.birth_date.isoformat()
+    assert (
+        cells.find(id="f-employees-0-sex")["value"]
+        == {"1": "男", "2": "女"}[person.sex]
+    )
+    assert (
+        cells.find(id="f-employees-0-birth_date")["value"]
+        == person.birth_date.isoformat()
+    )
     assert cells.find(id="cell-employees-0-name")["hx-swap-oob"] == "true"
 
 
@@ -254,7 +294,11 @@ def test_lookup_reports_invalid_trigger(unit_client: FlaskClient) -> None:
     token = csrf_token(unit_client.get(URL))
     response = unit_client.post(
         f"{URL}/lookup/person",
-        data={"csrf_token": token, "_row": "0", "employees-0-id_number": "110105199001010011"},
+        data={
+            "csrf_token": token,
+            "_row": "0",
+            "employees-0-id_number": "110105199001010011",
+        },
     )
     error = parse_fragment(response).find(id="err-employees-0-id_number")
     assert error.get_text() == "证件号码校验位不正确，请核对后重新输入"
@@ -300,7 +344,13 @@ def test_add_row_without_javascript(unit_client: FlaskClient) -> None:
 
 
 def test_remove_row_without_javascript(unit_client: FlaskClient) -> None:
-    data = form(**{"employees-3-_row": "1", "employees-3-name": "李四", "_action": "remove_row:employees:0"})
+    data = form(
+        **{
+            "employees-3-_row": "1",
+            "employees-3-name": "李四",
+            "_action": "remove_row:employees:0",
+        }
+    )
     page = parse(post(unit_client, data, files={}))
     assert page.find(id="f-employees-0-id_number") is None
     assert page.find(id="f-employees-3-name")["value"] == "李四"
@@ -326,7 +376,12 @@ def test_forged_read_only_values_ignored(unit_client: FlaskClient, app: Flask) -
 
 
 def test_unknown_keys_never_stored(unit_client: FlaskClient, app: Flask) -> None:
-    post(unit_client, form(unit_account=UNIT_B, **{"employees-0-unit_account": UNIT_B, "is_admin": "1"}))
+    post(
+        unit_client,
+        form(
+            unit_account=UNIT_B, **{"employees-0-unit_account": UNIT_B, "is_admin": "1"}
+        ),
+    )
     with app.extensions["hall"].session_factory() as session:
         draft = session.scalars(select(Application)).one()
         assert "is_admin" not in draft.data
@@ -341,14 +396,22 @@ def test_unknown_keys_never_stored(unit_client: FlaskClient, app: Flask) -> None
         # No ID card scan at all.
         ({}, "请上传身份证正反面扫描件"),
         # A text file named like an image: the content decides, not the name.
-        ({"id_card": (io.BytesIO(b"not an image at all" * 10), "scan.png")}, "不是允许的类型"),
+        (
+            {"id_card": (io.BytesIO(b"not an image at all" * 10), "scan.png")},
+            "不是允许的类型",
+        ),
         # An empty file.
         ({"id_card": (io.BytesIO(b""), "empty.jpg")}, "是空文件"),
         # Over 5 MB.
-        ({"id_card": (io.BytesIO(PNG + b"\x00" * (5 * 1024 * 1024)), "big.png")}, "超过5MB"),
+        (
+            {"id_card": (io.BytesIO(PNG + b"\x00" * (5 * 1024 * 1024)), "big.png")},
+            "超过5MB",
+        ),
     ],
 )
-def test_attachment_checks(unit_client: FlaskClient, files: dict[str, Any], expected: str) -> None:
+def test_attachment_checks(
+    unit_client: FlaskClient, files: dict[str, Any], expected: str
+) -> None:
     with warnings.catch_warnings():
         # Werkzeug's test client spools request bodies over 500 KB to a temporary
         # file that it never closes; collect it here, not in a later test.
@@ -368,11 +431,17 @@ def test_attachment_count_limit(unit_client: FlaskClient) -> None:
     assert any("最多上传20个文件" in message for message in errors_of(response))
 
 
-def test_upload_endpoint_keeps_chinese_name(unit_client: FlaskClient, app: Flask) -> None:
+def test_upload_endpoint_keeps_chinese_name(
+    unit_client: FlaskClient, app: Flask
+) -> None:
     token = csrf_token(unit_client.get(URL))
     response = unit_client.post(
         f"{URL}/attachments/id_card",
-        data={"csrf_token": token, "_draft": "", "id_card": (io.BytesIO(PDF), "../../身份证 反面.pdf")},
+        data={
+            "csrf_token": token,
+            "_draft": "",
+            "id_card": (io.BytesIO(PDF), "../../身份证 反面.pdf"),
+        },
         content_type="multipart/form-data",
     )
     page = parse(response)
@@ -389,7 +458,8 @@ def test_other_unit_cannot_use_draft(unit_client: FlaskClient, app: Flask) -> No
     other = app.test_client()
     login_unit(other, app, UNIT_B)
     response = other.post(
-        f"{URL}/confirm", data={"csrf_token": csrf_token(other.get(URL)), "_draft": token}
+        f"{URL}/confirm",
+        data={"csrf_token": csrf_token(other.get(URL)), "_draft": token},
     )
     assert response.status_code == 404
     with app.extensions["hall"].session_factory() as session:
@@ -400,7 +470,9 @@ def test_other_unit_cannot_use_draft(unit_client: FlaskClient, app: Flask) -> No
     assert download.status_code == 404
 
 
-def test_other_unit_cannot_read_application(unit_client: FlaskClient, app: Flask) -> None:
+def test_other_unit_cannot_read_application(
+    unit_client: FlaskClient, app: Flask
+) -> None:
     done = confirm(unit_client, draft_token(post(unit_client, form())))
     other = app.test_client()
     login_unit(other, app, UNIT_B)
