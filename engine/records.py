@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Caller, UnknownOperation
 from engine.storage.models import Application
+from renderers.html import LOCAL_ZONE
 
 STATUS_LABELS = {
     "draft": "草稿",
@@ -55,11 +56,10 @@ class ApplicationRecords:
             return []
         period = params.get("period") or {}
         if period.get("from"):
-            start = dt.datetime.combine(period["from"], dt.time.min)
-            query = query.where(Application.submitted_at >= start)
+            query = query.where(Application.submitted_at >= _utc_start(period["from"]))
         if period.get("to"):
-            end = dt.datetime.combine(period["to"], dt.time.max)
-            query = query.where(Application.submitted_at <= end)
+            next_day = period["to"] + dt.timedelta(days=1)
+            query = query.where(Application.submitted_at < _utc_start(next_day))
         if params.get("status"):
             query = query.where(Application.status == params["status"])
         query = query.order_by(Application.submitted_at.desc())
@@ -75,3 +75,12 @@ class ApplicationRecords:
                 }
                 for row in rows
             ]
+
+
+def _utc_start(day: dt.date) -> dt.datetime:
+    """Return the UTC time, without a zone, at which `day` begins in Beijing.
+
+    People pick dates in the time the pages show, but submitted_at is stored in UTC.
+    """
+    local = dt.datetime.combine(day, dt.time.min, tzinfo=LOCAL_ZONE)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
