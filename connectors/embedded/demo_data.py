@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 from stdnum import luhn
 from stdnum.cn import ric, uscc
@@ -168,12 +168,34 @@ def seed(session: Session, policy: Policy, today: dt.date) -> None:
         if rows:
             session.execute(insert(model), rows)
     session.flush()
+    _advance_sequences(session, [model for model, _ in builder.tables()])
     log.info(
         "seeded demo core: %d units, %d accounts, %d ledger entries",
         len(builder.units),
         len(builder.accounts),
         len(builder.ledger),
     )
+
+
+def _advance_sequences(session: Session, models: list[type]) -> None:
+    """Move PostgreSQL's id sequences past the ids the seed wrote explicitly.
+
+    Rows inserted with their own ids leave a serial column's sequence at its
+    start, so the next row without an id would reuse id 1.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in models:
+        table = model.__table__
+        if "id" not in table.c or not table.c.id.autoincrement:
+            continue
+        session.execute(
+            text(
+                "SELECT setval(pg_get_serial_sequence(:table, 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+            ),
+            {"table": table.name},
+        )
 
 
 def has_data(session: Session) -> bool:
