@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test setup test-setup database browser
+.PHONY: run test test-postgresql setup test-setup database browser
 
 setup: $(VENV)/.installed
 
@@ -41,3 +42,7 @@ test: test-setup database
 	$(BIN)/hall specs check
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
+
+# The same suite on a PostgreSQL server; each test gets a database of its own there.
+test-postgresql: test-setup
+	HALL_TEST_DATABASE_URL=$(TEST_POSTGRESQL_URL) $(BIN)/python -m pytest -q -p no:cacheprovider

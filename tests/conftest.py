@@ -1,9 +1,12 @@
-"""Fixtures shared by every suite: a migrated, seeded SQLite file and the Flask app."""
+"""Fixtures shared by every suite: a migrated, seeded database and the Flask app.
+
+The database is a SQLite file unless `HALL_TEST_DATABASE_URL` names a PostgreSQL
+server (see `testdb.py`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,35 +16,54 @@ from flask.testing import FlaskClient
 
 from engine import create_app
 from engine.migrate import upgrade
+from testdb import TestDatabases
 
 # The demo data is seeded once per run as of today, then each test gets its own copy.
 SEED_DAY = dt.date.today()
 
 
 @pytest.fixture(scope="session")
-def seeded_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    databases = TestDatabases(tmp_path_factory.mktemp("databases"))
+    yield databases
+    databases.drop_all()
+
+
+def _seed(url: str, folder: Path) -> None:
     from engine.commands import seed_demo
 
-    folder = tmp_path_factory.mktemp("template")
-    path = folder / "hall.db"
-    upgrade(f"sqlite:///{path}")
-    app = create_app(
-        {"DATABASE_URL": f"sqlite:///{path}", "INSTANCE_PATH": str(folder)}
-    )
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder)})
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
         seed_demo(session, hall.policy, SEED_DAY)
     hall.session_factory.kw["bind"].dispose()
-    return path
+
+
+@pytest.fixture(scope="session")
+def seeded_database(
+    test_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> str:
+    """Return the URL of the migrated database with the demo data as of SEED_DAY."""
+    folder = tmp_path_factory.mktemp("template")
+    return test_databases.template("template", lambda url: _seed(url, folder))
 
 
 @pytest.fixture
-def app(seeded_database: Path, tmp_path: Path) -> Iterator[Flask]:
-    path = tmp_path / "hall.db"
-    shutil.copyfile(seeded_database, path)
+def database_url(
+    test_databases: TestDatabases, seeded_database: str, tmp_path: Path
+) -> Iterator[str]:
+    """Return the URL of this test's own copy of the seeded database."""
+    url = test_databases.copy(seeded_database, tmp_path)
+    yield url
+    test_databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
         {
-            "DATABASE_URL": f"sqlite:///{path}",
+            "DATABASE_URL": database_url,
             "INSTANCE_PATH": str(tmp_path),
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
             "SECRET_KEY": "test-secret",

@@ -1,9 +1,8 @@
-"""Fixtures for the embedded core: the policy file and a seeded SQLite core."""
+"""Fixtures for the embedded core: the policy file and a seeded core database."""
 
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from connectors.embedded import EmbeddedCore
 from connectors.embedded.demo_data import seed
 from connectors.embedded.models import CoreBase
 from engine.policy import Policy
+from testdb import TestDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 12, 4)
@@ -25,8 +25,8 @@ def policy() -> Policy:
     return Policy.from_file(ROOT / "specs" / "policy.yaml")
 
 
-def seeded_engine(path: Path, policy: Policy, today: dt.date = TODAY) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
+def seeded_engine(url: str, policy: Policy, today: dt.date = TODAY) -> Engine:
+    engine = create_engine(url)
     CoreBase.metadata.create_all(engine)
     with Session(engine) as session:
         seed(session, policy, today)
@@ -35,20 +35,22 @@ def seeded_engine(path: Path, policy: Policy, today: dt.date = TODAY) -> Engine:
 
 
 @pytest.fixture(scope="session")
-def seeded_file(tmp_path_factory: pytest.TempPathFactory, policy: Policy) -> Path:
-    """Seed once per run, so that each test works on its own copy of the file."""
-    path = tmp_path_factory.mktemp("seeded") / "core.db"
-    seeded_engine(path, policy).dispose()
-    return path
+def seeded_core(test_databases: TestDatabases, policy: Policy) -> str:
+    """Seed once per run, so that each test works on its own copy."""
+    return test_databases.template(
+        "core", lambda url: seeded_engine(url, policy).dispose()
+    )
 
 
 @pytest.fixture
-def core_engine(tmp_path: Path, seeded_file: Path) -> Iterator[Engine]:
-    path = tmp_path / "core.db"
-    shutil.copyfile(seeded_file, path)
-    engine = create_engine(f"sqlite:///{path}")
+def core_engine(
+    test_databases: TestDatabases, seeded_core: str, tmp_path: Path
+) -> Iterator[Engine]:
+    url = test_databases.copy(seeded_core, tmp_path)
+    engine = create_engine(url)
     yield engine
     engine.dispose()
+    test_databases.drop(url)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -477,12 +476,10 @@ def test_sms_inbox_in_demo_mode(app: Flask, client: FlaskClient) -> None:
     assert login_page.find("a", href="/dev/sms") is not None
 
 
-def test_sms_inbox_absent_outside_demo(seeded_database: Path, tmp_path: Path) -> None:
-    path = tmp_path / "hall.db"
-    shutil.copyfile(seeded_database, path)
+def test_sms_inbox_absent_outside_demo(database_url: str, tmp_path: Path) -> None:
     app = create_app(
         {
-            "DATABASE_URL": f"sqlite:///{path}",
+            "DATABASE_URL": database_url,
             "INSTANCE_PATH": str(tmp_path),
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
             "SECRET_KEY": "test-secret",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
@@ -11,21 +9,28 @@ from sqlalchemy import create_engine, inspect
 from connectors.embedded.models import CoreBase
 from engine.migrate import upgrade
 from engine.storage.models import HallBase
+from testdb import TestDatabases
 
 
-def test_upgrade_from_empty_matches_models(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'empty.db'}"
+def test_upgrade_from_empty_matches_models(test_databases: TestDatabases) -> None:
+    url = test_databases.empty("migrate")
     upgrade(url)
     engine = create_engine(url)
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
-        differences = compare_metadata(context, [HallBase.metadata, CoreBase.metadata])
-    engine.dispose()
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True}
+            )
+            differences = compare_metadata(
+                context, [HallBase.metadata, CoreBase.metadata]
+            )
+    finally:
+        engine.dispose()
     assert differences == []
 
 
-def test_upgrade_twice_is_harmless(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'twice.db'}"
+def test_upgrade_twice_is_harmless(test_databases: TestDatabases) -> None:
+    url = test_databases.empty("twice")
     upgrade(url)
     upgrade(url)
     engine = create_engine(url)
