@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 SpecPath = tuple[str | int, ...]
 Position = tuple[int, int]
@@ -112,15 +115,19 @@ def parse_yaml(
     cannot be read reliably after it.
     """
     loaded = LoadedYaml(file)
-    loader = _SpecLoader(text)
     try:
-        root = loader.get_single_node()
+        loader, root = _compose(text, _FastSpecLoader or _SpecLoader)
     except yaml.MarkedYAMLError as error:
+        reported = error
+        if _FastSpecLoader is not None:
+            # The Python reader words syntax errors more clearly, so read it again.
+            try:
+                _compose(text, _SpecLoader)
+            except yaml.MarkedYAMLError as python_error:
+                reported = python_error
         loaded.syntax_error = True
-        loaded.errors.append(_syntax_error(file, error))
+        loaded.errors.append(_syntax_error(file, reported))
         return loaded
-    finally:
-        loader.dispose()
     if root is None:
         message = "the file is empty; write the keys of a spec: id, title, hall, ..."
         loaded.errors.append(SpecError(file, 1, 1, "(file)", message))
@@ -128,6 +135,15 @@ def parse_yaml(
     builder = _Builder(loader, loaded, expected_types or (lambda path: None))
     loaded.data = builder.build(root, ())
     return loaded
+
+
+def _compose(text: str, loader_class: type[_SpecLoader]) -> tuple[Any, Node | None]:
+    """Compose the single document of `text` into nodes; return the loader too."""
+    loader = loader_class(text)
+    try:
+        return loader, loader.get_single_node()
+    finally:
+        loader.dispose()
 
 
 def _syntax_error(file: str, error: yaml.MarkedYAMLError) -> SpecError:
@@ -147,27 +163,55 @@ class _AliasNode(Node):
     id = "alias"
 
 
-class _SpecLoader(yaml.SafeLoader):
+class _SpecComposer(Composer):
     """A composer that remembers explicit tags and anchors and keeps aliases apart."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.explicit_tags: dict[int, str] = {}
-        self.node_anchors: dict[int, str] = {}
+    explicit_tags: dict[int, str]
+    node_anchors: dict[int, str]
 
     def compose_node(self, parent: Node | None, index: Any) -> Node:
-        if self.check_event(AliasEvent):
-            event = self.get_event()
+        if self.check_event(AliasEvent):  # type: ignore[attr-defined]
+            event = self.get_event()  # type: ignore[attr-defined]
             # Leaving aliases unexpanded also defuses "billion laughs" documents.
             mark = event.start_mark
             return _AliasNode("alias", event.anchor, mark, event.end_mark)
-        event = self.peek_event()
+        event = self.peek_event()  # type: ignore[attr-defined]
         node = super().compose_node(parent, index)
+        if isinstance(node, ScalarNode) and node.style == "":
+            # libyaml marks a plain scalar with "", the Python parser with None.
+            node.style = None
         if getattr(event, "tag", None) is not None:
             self.explicit_tags[id(node)] = event.tag
         if event.anchor is not None:
             self.node_anchors[id(node)] = event.anchor
         return node
+
+
+class _SpecLoader(_SpecComposer, yaml.SafeLoader):
+    """The pure-Python reader, whose syntax error messages the checker reports."""
+
+    def __init__(self, stream: str) -> None:
+        yaml.SafeLoader.__init__(self, stream)
+        self.explicit_tags = {}
+        self.node_anchors = {}
+
+
+try:
+    from yaml.cyaml import CParser
+except ImportError:  # PyYAML built without libyaml
+    _FastSpecLoader: type[_SpecLoader] | None = None
+else:
+
+    class _FastSpecLoader(_SpecComposer, CParser, SafeConstructor, Resolver):  # type: ignore[no-redef]
+        """The same composer over libyaml's scanner and parser, which are written in C."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.explicit_tags = {}
+            self.node_anchors = {}
 
 
 def _written_tag(tag: str) -> str:
