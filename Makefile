@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-postgresql setup test-setup database browser
+.PHONY: run test test-postgresql bench setup test-setup database browser
 
 setup: $(VENV)/.installed
 
@@ -46,3 +46,9 @@ test: test-setup database
 # The same suite on a PostgreSQL server; each test gets a database of its own there.
 test-postgresql: test-setup
 	HALL_TEST_DATABASE_URL=$(TEST_POSTGRESQL_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Speed and memory benchmarks; they print figures against their targets and stay
+# out of `make test`.
+bench: setup
+	$(BIN)/python benchmarks/specs_load.py
+	$(BIN)/python benchmarks/worker_memory.py

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from testdb import TestDatabases
 
 from engine import create_app
 from engine.migrate import upgrade
-from testdb import TestDatabases
 
 # The demo data is seeded once per run as of today, then each test gets its own copy.
 SEED_DAY = dt.date.today()

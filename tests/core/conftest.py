@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session, sessionmaker
+from testdb import TestDatabases
 
 from connectors.embedded import EmbeddedCore
 from connectors.embedded.demo_data import seed
 from connectors.embedded.models import CoreBase
 from engine.policy import Policy
-from testdb import TestDatabases
 
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 12, 4)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
+from testdb import TestDatabases
 
 from connectors.embedded.models import CoreBase
 from engine.migrate import upgrade
 from engine.storage.models import HallBase
-from testdb import TestDatabases
 
 
 def test_upgrade_from_empty_matches_models(test_databases: TestDatabases) -> None:
