@@ -232,7 +232,10 @@ def unit_login() -> Any:
             _record_attempt("unit", account, True)
             _start_session("unit", account, unit_account=account)
             return redirect(_safe_next(url_for("halls.home", hall="unit")))
-    status = 400 if errors else 200
+    # htmx swaps only successful answers, and the code button updates the messages in
+    # place so the typed password stays in its field.
+    in_place = request.headers.get("HX-Request") == "true"
+    status = 400 if errors and not in_place else 200
     return render_template(
         "login_unit.html", form=form, errors=errors, notice=notice
     ), status

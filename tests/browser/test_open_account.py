@@ -62,9 +62,7 @@ def find_newcomer(app: Flask, unit_account: str) -> Newcomer:
     for id_number, accounts in accounts_by_person.items():
         if all(status == SEALED and unit != unit_account for status, unit in accounts):
             person = people[id_number]
-            return Newcomer(
-                id_number, person.name, SEX[person.sex], person.birth_date
-            )
+            return Newcomer(id_number, person.name, SEX[person.sex], person.birth_date)
     raise AssertionError("the demo data has no person with only sealed accounts")
 
 
@@ -110,8 +108,8 @@ def log_in_unit(page: Page, base_url: str, app: Flask) -> None:
     page.get_by_role("button", name="获取验证码").click()
     expect(page.locator("p.notice")).to_contain_text("验证码已发送")
 
-    # The page came back from a full post, which leaves the password field empty.
-    page.fill("#f-password", DEMO_UNIT_PASSWORD)
+    # The code button updates the messages in place, so the password stays typed.
+    expect(page.locator("#f-password")).to_have_value(DEMO_UNIT_PASSWORD)
     page.fill("#f-sms_code", latest_sms_code(app))
     page.get_by_role("button", name="登录", exact=True).click()
     expect(page).to_have_url(f"{base_url}/unit/")

@@ -132,6 +132,24 @@ def test_unit_login_generic_failure(
     assert client.get("/unit/").status_code == 302
 
 
+def test_unit_code_button_in_place(client: FlaskClient) -> None:
+    token = csrf_token(client.get("/unit/login"))
+    form = {
+        "csrf_token": token,
+        "unit_account": UNIT_A,
+        "password": "Wrong@2026",
+        "action": "send_code",
+    }
+    failed = client.post("/unit/login", data=form, headers={"HX-Request": "true"})
+    assert failed.status_code == 200
+    assert errors_of(failed) == [LOGIN_FAILED]
+
+    form["password"] = DEMO_UNIT_PASSWORD
+    sent = client.post("/unit/login", data=form, headers={"HX-Request": "true"})
+    assert sent.status_code == 200
+    assert "验证码已发送" in parse(sent).select_one("#login-status p.notice").get_text()
+
+
 def test_unit_login_bad_account_text(client: FlaskClient) -> None:
     response = _unit_post(client, "send_code", unit_account="02010000x1")
     assert response.status_code == 400
