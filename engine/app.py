@@ -15,6 +15,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.router import ConnectorRouter
+from engine.errors import register_error_pages
 from engine.policy import Policy
 from engine.service import Service, build_service
 from engine.storage.db import make_engine, make_session_factory
@@ -98,6 +99,7 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     hall = _build_hall(app)
     app.extensions["hall"] = hall
     csrf.init_app(app)
+    register_error_pages(app)
     register_filters(app)
     _register_page_globals(app)
     _register_blueprints(app)
