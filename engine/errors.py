@@ -60,4 +60,6 @@ def _limit_label() -> str:
     from flask import current_app
 
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
-    return f"{limit // (1024 * 1024)}MB" if limit >= 1024 * 1024 else f"{limit // 1024}KB"
+    if limit >= 1024 * 1024:
+        return f"{limit // (1024 * 1024)}MB"
+    return f"{limit // 1024}KB"
