@@ -379,6 +379,11 @@ def confirm(hall: str, service_id: str) -> Any:
         abort(404)
     if draft.data is None:
         abort(400)
+    # Attachments can still be removed after the review page, so check them again.
+    missing = submission.missing_attachments(service, draft)
+    if missing:
+        state = _runtime(service).from_input(MultiDict(draft.form_values))
+        return _render(service, state, 400, draft=draft, attachment_errors=missing)
     application = submission.confirm(session, draft, caller, request.remote_addr or "")
     submission.deliver(
         session, current_hall().router, service, application, caller, draft.data
@@ -563,9 +568,12 @@ def send_attachment(application: Application, attachment_id: int) -> Any:
     if item is None:
         abort(404)
     path = stored_path(current_hall().attachments_dir, item.stored_name)
-    return send_file(
+    response = send_file(
         path,
         mimetype=item.content_type,
         download_name=item.original_name,
         as_attachment=False,
     )
+    # The type was checked by content, so the browser must not guess another one.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
