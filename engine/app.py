@@ -29,6 +29,10 @@ STATIC = REPO_ROOT / "renderers" / "html" / "static"
 
 csrf = CSRFProtect()
 
+# Form parts the engine adds to a service's own inputs: the CSRF token, the action, the
+# draft token, the agreement box, the SMS code and a few htmx values.
+ENGINE_FORM_PARTS = 20
+
 
 @dataclass
 class Hall:
@@ -98,6 +102,10 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     hall = _build_hall(app)
     app.extensions["hall"] = hall
+    if "MAX_FORM_PARTS" not in (overrides or {}):
+        parts = [service.max_form_parts for service in hall.services.values()]
+        # Werkzeug's default of 1000 parts is less than a full table of rows posts.
+        app.config["MAX_FORM_PARTS"] = max([1000, *parts]) + ENGINE_FORM_PARTS
     csrf.init_app(app)
     register_error_pages(app)
     register_filters(app)

@@ -66,8 +66,8 @@ MESSAGES = {
 
 # Maximum text length where a spec sets no max-length.
 DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
-# Amounts and numbers have at most this many digits before the decimal point, so rounding
-# an input to its places stays within the 28 digits of Decimal's default context.
+# Amounts and numbers have at most this many digits before the decimal point, so that
+# rounding an input to its places stays within the 28 digits of the default context.
 MAX_INTEGER_DIGITS = 15
 # Digits with optional thousands separators in groups of three, then decimals.
 _DECIMAL_TEXT = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")

@@ -284,7 +284,9 @@ class FormRuntime:
         except decimal.InvalidOperation:
             # Rounding a result of more than 28 digits exceeds the default context.
             log.warning(
-                "calculation %s of %s is too large to round", target.name, self.service.id
+                "calculation %s of %s is too large to round",
+                target.name,
+                self.service.id,
             )
             return None
 

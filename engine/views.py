@@ -28,6 +28,7 @@ from engine.auth import current_caller, login_required
 from engine.forms import FormRuntime, FormState
 from engine.pages import (
     changed_cells,
+    error_summary,
     operation_params,
     row_cells,
     shape_result,
@@ -192,10 +193,17 @@ def export(hall: str, service_id: str, format: str) -> Any:
     state = runtime.from_input(request.args)
     data = runtime.validate(state)
     if data is None:
-        abort(400)
-    answer = current_hall().router.call(
-        service.result.operation, _caller(), operation_params(service, data)
-    )
+        messages = [message for _, message in error_summary(state, {}, {})]
+        abort(400, description="；".join(messages))
+    try:
+        answer = current_hall().router.call(
+            service.result.operation, _caller(), operation_params(service, data)
+        )
+    except (Rejected, NotFound) as error:
+        abort(400, description=error.message)
+    except CoreError as error:
+        log.error("export of %s failed: %s", service.id, error)
+        abort(503, description="核心系统暂时无法查询，请稍后再试")
     rows = table_rows(service.result, answer)
     columns = service.result.table_columns
     if format == "csv":
@@ -296,7 +304,7 @@ def _check_extras(
         ) or ""
         if not code:
             errors["_sms_code"] = "请输入短信验证码（点击“获取验证码”）"
-        elif not code.isdigit() or len(code) != 6:
+        elif not (code.isascii() and code.isdigit() and len(code) == 6):
             errors["_sms_code"] = "短信验证码应为6位数字"
         elif not check_code(
             db(), current_app.secret_key, caller.hall, subject, service.id, code

@@ -197,7 +197,7 @@ def test_request_over_total_limit(unit_client: FlaskClient, app: Flask) -> None:
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     status, text = big_upload(unit_client, PNG + b"\x00" * (2 * 1024 * 1024), "巨大.png")
     assert status == 413
-    assert "上传的文件合计超过1MB" in text
+    assert "上传的文件合计不能超过1MB" in text
     assert stored(app) == []
 
 

@@ -15,6 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
+from stdnum.cn import ric
 from support import (
     csrf_token,
     errors_of,
@@ -25,7 +26,8 @@ from support import (
     post_form,
 )
 
-from engine.storage.models import Application
+from engine.commands import DEMO_UNIT_PASSWORD
+from engine.storage.models import Application, SmsCode
 
 OPEN_URL = "/unit/unit-open-account"
 TRIAL_URL = "/person/person-loan-trial"
@@ -463,3 +465,143 @@ def test_calc_of_largest_allowed_amounts(unit_client: FlaskClient) -> None:
     total = fragment.find(id="f-total_unit_deposit")
     assert total is not None
     assert Decimal(total["value"]) == row * 100
+
+
+def _new_id(sequence: int) -> str:
+    body = f"11010519900101{sequence:03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def test_largest_allowed_table_submits(unit_client: FlaskClient, app: Flask) -> None:
+    """A page with the maximum of rows posts more form parts than Werkzeug's default."""
+    data: dict[str, Any] = {"first_month": "2026-12", "_agree": "on"}
+    page = parse(unit_client.get(OPEN_URL))
+    for name in ("unit_ratio", "person_ratio", "employee_count", "total_deposit"):
+        data[name] = page.find(id=f"f-{name}").get("value", "")
+    for index in range(100):
+        prefix = f"employees-{index}-"
+        data[prefix + "_row"] = "1"
+        data[prefix + "id_number"] = _new_id(index + 1)
+        data[prefix + "name"] = f"职工{index}"
+        data[prefix + "mobile"] = "13800138000"
+        data[prefix + "base"] = "6000"
+        # The page posts its read-only cells too.
+        for name in ("sex", "birth_date", "existing_account", "existing_status"):
+            data[prefix + name] = ""
+        data[prefix + "unit_deposit"] = "720.00"
+        data[prefix + "person_deposit"] = "720.00"
+    response = post_open(unit_client, data)
+    assert response.status_code == 200, errors_of(response)[:3]
+    assert "开户职工（100 行）" in parse(response).get_text(" ", strip=True)
+    assert checked_drafts(app) == 1
+
+
+def test_too_many_form_parts_message(unit_client: FlaskClient, app: Flask) -> None:
+    data: dict[str, Any] = {f"junk{index}": "x" for index in range(60_000)}
+    response = post_open(unit_client, data)
+    assert response.status_code == 413
+    assert "字段过多" in response.get_data(as_text=True)
+    assert checked_drafts(app) == 0
+
+
+# SMS codes ----------------------------------------------------------------------------
+
+
+def _code_tries(app: Flask, purpose: str) -> list[int]:
+    with app.extensions["hall"].session_factory() as session:
+        return list(
+            session.scalars(
+                select(SmsCode.tries)
+                .where(SmsCode.purpose == purpose)
+                .order_by(SmsCode.id)
+            )
+        )
+
+
+@pytest.mark.parametrize("code", ["１２３４５６", "12345\u00b2", "12 456", "1234567"])
+def test_service_sms_code_format(
+    unit_client: FlaskClient, app: Flask, code: str
+) -> None:
+    url = "/unit/unit-base-change"
+    token = csrf_token(unit_client.get(url))
+    sent = unit_client.post(
+        "/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"}
+    )
+    assert sent.status_code == 200
+    response = unit_client.post(
+        url, data={"csrf_token": token, "effective_month": "2027-01", "_sms_code": code}
+    )
+    assert_rejected(response, "短信验证码应为6位数字")
+    assert _code_tries(app, "unit-base-change") == [0]
+
+
+@pytest.mark.parametrize("code", ["１２３４５６", "\u0661\u0662\u0663\u0664\u0665\u0666"])
+def test_login_sms_code_format(client: FlaskClient, app: Flask, code: str) -> None:
+    token = csrf_token(client.get("/unit/login"))
+    form = {
+        "csrf_token": token,
+        "unit_account": "0201000001",
+        "password": DEMO_UNIT_PASSWORD,
+    }
+    assert client.post("/unit/login", data={**form, "action": "send_code"}).status_code
+    response = client.post(
+        "/unit/login", data={**form, "action": "login", "sms_code": code}
+    )
+    assert response.status_code == 400
+    assert "短信验证码应为6位数字" in errors_of(response)
+    assert _code_tries(app, "login") == [0]
+    with client.session_transaction() as session:
+        assert "hall" not in session
+
+
+# Query and export parameters ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "label"),
+    [
+        ({"month_from": "2026-13", "month_to": "2026-12"}, "查询月份"),
+        ({"month_from": "2026-12", "month_to": "2026-01"}, "查询月份"),
+        ({"month_from": "2020-01", "month_to": "2026-12"}, "查询月份"),
+        ({"month_from": "２０２６-01", "month_to": "2026-02"}, "查询月份"),
+        ({"month_from": "2026-01\x00", "month_to": "2026-02"}, "查询月份"),
+        (
+            {"month_from": "2026-01", "month_to": "2026-02", "entry_type": "99"},
+            "业务类型",
+        ),
+    ],
+)
+@pytest.mark.parametrize("export", ["csv", "xlsx"])
+def test_export_rejects_bad_params(
+    unit_client: FlaskClient, args: dict[str, Any], label: str, export: str
+) -> None:
+    response = unit_client.get(
+        f"/unit/unit-ledger/export.{export}", query_string={"run": "1", **args}
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    messages = errors_of(response)
+    assert any(label in message for message in messages), messages
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"page": "-1"},
+        {"page": "１"},
+        {"page": "9" * 40},
+        {"sort": "__class__"},
+        {"sort": "balance", "dir": "\x00"},
+        {"page": "1", "sort": "date", "dir": "<script>"},
+    ],
+)
+def test_query_paging_params_harmless(
+    unit_client: FlaskClient, args: dict[str, str]
+) -> None:
+    months = {"month_from": "2025-01", "month_to": "2025-12"}
+    response = unit_client.get(
+        "/unit/unit-ledger", query_string={"run": "1", **months, **args}
+    )
+    assert response.status_code == 200
+    assert parse(response).find(id="result") is not None
+    assert "<script>" not in response.get_data(as_text=True).split("<main", 1)[1]
