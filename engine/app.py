@@ -15,6 +15,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.router import ConnectorRouter
+from engine.errors import register_error_pages
 from engine.policy import Policy
 from engine.service import Service, build_service
 from engine.storage.db import make_engine, make_session_factory
@@ -27,6 +28,10 @@ TEMPLATES = REPO_ROOT / "renderers" / "html" / "templates"
 STATIC = REPO_ROOT / "renderers" / "html" / "static"
 
 csrf = CSRFProtect()
+
+# Form parts the engine adds to a service's own inputs: the CSRF token, the action, the
+# draft token, the agreement box, the SMS code and a few htmx values.
+ENGINE_FORM_PARTS = 20
 
 
 @dataclass
@@ -97,7 +102,12 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     hall = _build_hall(app)
     app.extensions["hall"] = hall
+    if "MAX_FORM_PARTS" not in (overrides or {}):
+        parts = [service.max_form_parts for service in hall.services.values()]
+        # Werkzeug's default of 1000 parts is less than a full table of rows posts.
+        app.config["MAX_FORM_PARTS"] = max([1000, *parts]) + ENGINE_FORM_PARTS
     csrf.init_app(app)
+    register_error_pages(app)
     register_filters(app)
     _register_page_globals(app)
     _register_blueprints(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ TYPES = {
     ),
 }
 TYPE_LABELS = {"jpeg": "JPG", "png": "PNG", "pdf": "PDF", "xlsx": "Excel（xlsx）"}
+UNNAMED = "未命名文件"
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
@@ -46,9 +48,17 @@ class StoredFile:
 
 
 def display_name(name: str | None) -> str:
-    """Keep the person's file name (Chinese included) for display, minus path and controls."""
+    """Keep the person's file name, Chinese included, without path and controls.
+
+    Invisible format characters go too, because a right-to-left override (U+202E)
+    before "gnp.exe" makes "invoice" + "gnp.exe" read as "invoiceexe.png". A name of
+    dots alone names no file.
+    """
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    base = _UNSAFE_NAME.sub("", base).strip() or "未命名文件"
+    base = _UNSAFE_NAME.sub("", base)
+    base = "".join(char for char in base if unicodedata.category(char) != "Cf").strip()
+    if not base.strip(". "):
+        return UNNAMED
     return base[-100:]
 
 

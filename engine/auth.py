@@ -51,6 +51,7 @@ def hash_password(password: str) -> str:
 
 
 def set_password(hall: str, subject: str, password: str) -> None:
+    """Store a new password hash and end every session of the account."""
     account = (
         db()
         .scalars(
@@ -63,6 +64,10 @@ def set_password(hall: str, subject: str, password: str) -> None:
     if account is None:
         account = LoginAccount(hall=hall, subject=subject, password_hash="")
         db().add(account)
+    else:
+        # Sessions live in signed cookies, so raising the epoch is what ends the ones
+        # opened with the old password, on this device and on any other.
+        account.session_epoch += 1
     account.password_hash = hash_password(password)
     db().commit()
 
@@ -223,6 +228,9 @@ def unit_login() -> Any:
                 errors["_form"] = error
         elif not code:
             errors["sms_code"] = "请输入短信验证码（点击“获取验证码”）"
+        elif not (code.isascii() and code.isdigit() and len(code) == 6):
+            # Full-width digits pass isdigit() but never match; they cost no try.
+            errors["sms_code"] = "短信验证码应为6位数字"
         elif not check_code(
             db(), current_app.secret_key, "unit", account, "login", code
         ):

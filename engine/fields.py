@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,6 +32,7 @@ MESSAGES = {
     "invalid": "{label}格式不正确",
     "number": "{label}应为数字，例如 12 或 12.5",
     "money": "{label}应为金额（元），最多两位小数，例如 5000.00",
+    "too-large": "{label}数值过大，整数部分最多{max_digits}位",
     "percent": "{label}应为百分比数字，例如 12 表示 12%",
     "places": "{label}最多保留{places}位小数",
     "min": "{label}不能小于{min}",
@@ -38,6 +40,7 @@ MESSAGES = {
     "between": "{label}应在{min}至{max}之间",
     "min-length": "{label}至少{min_length}个字符",
     "max-length": "{label}最多{max_length}个字符",
+    "characters": "{label}不能包含控制字符或不可见字符（如零宽空格、文字方向控制符）",
     "pattern": "{label}格式不正确",
     "date": "{label}应为日期，格式为 YYYY-MM-DD，例如 2026-01-31",
     "month": "{label}应为月份，格式为 YYYY-MM，例如 2026-01",
@@ -46,6 +49,7 @@ MESSAGES = {
     "range-missing": "请填写{label}的开始和结束",
     "max-months": "{label}最长为{max_months}个月",
     "choice": "{label}的选项无效，请从列表中选择",
+    "halfwidth": "{label}只能包含半角数字和字母，请切换到半角输入后重新填写",
     "id-number.length": "{label}应为18位居民身份证号码",
     "id-number.format": "{label}前17位应为数字，最后一位为数字或X",
     "id-number.checksum": "{label}校验位不正确，请核对后重新输入",
@@ -62,6 +66,13 @@ MESSAGES = {
 
 # Maximum text length where a spec sets no max-length.
 DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
+# Amounts and numbers have at most this many digits before the decimal point, so that
+# rounding an input to its places stays within the 28 digits of the default context.
+MAX_INTEGER_DIGITS = 15
+# Digits with optional thousands separators in groups of three, then decimals.
+_DECIMAL_TEXT = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+# Line breaks and tabs are allowed in a textarea only.
+_TEXTAREA_CONTROLS = frozenset("\n\r\t")
 TRUE_WORDS = {"on", "1", "true", "y", "yes"}
 
 
@@ -118,6 +129,9 @@ def _text(field: Field, raw: Any) -> str:
     limit = field.checks.get("max-length", DEFAULT_MAX_LENGTH.get(field.type, 100))
     if len(text) > limit:
         raise Invalid("max-length", max_length=limit)
+    allowed = _TEXTAREA_CONTROLS if field.type == "textarea" else frozenset()
+    if any(_hidden_character(char) and char not in allowed for char in text):
+        raise Invalid("characters")
     minimum = field.checks.get("min-length")
     if minimum is not None and len(text) < minimum:
         raise Invalid("min-length", min_length=minimum)
@@ -127,14 +141,30 @@ def _text(field: Field, raw: Any) -> str:
     return text
 
 
+def _hidden_character(char: str) -> bool:
+    """Tell whether a character is a control or an invisible format character.
+
+    Unicode category Cc covers NUL and the other controls, Cf the zero-width spaces,
+    byte-order marks and the bidirectional marks, overrides and isolates.
+    """
+    return unicodedata.category(char) in ("Cc", "Cf")
+
+
 def _decimal(raw: Any, code: str) -> Decimal:
-    text = str(raw).strip().replace(",", "").replace("，", "")
-    if not re.fullmatch(r"[-+]?[0-9]+(\.[0-9]+)?", text):
+    """Read a plain decimal; exponents, NaN, infinities and stray commas are invalid."""
+    text = str(raw).strip().replace("，", ",")
+    if not _DECIMAL_TEXT.fullmatch(text):
         raise Invalid(code)
+    text = text.replace(",", "")
+    integer = text.lstrip("+-").split(".")[0].lstrip("0")
+    if len(integer) > MAX_INTEGER_DIGITS:
+        raise Invalid("too-large", max_digits=MAX_INTEGER_DIGITS)
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
         raise Invalid(code) from None
+    # A negative zero would be stored and shown as "-0.00".
+    return value.copy_abs() if value.is_zero() else value
 
 
 def _places(value: Decimal, places: int) -> Decimal:
@@ -221,8 +251,13 @@ def _identifier(
     normalise: Callable[[str], str], prefix: str
 ) -> Callable[[Field, Any], str]:
     def parse(field: Field, raw: Any) -> str:
+        text = str(raw).strip()
+        # Full-width and other non-ASCII digits pass str.isdigit() but are not digits
+        # of an identifier, so they are rejected before any check digit is computed.
+        if not text.isascii():
+            raise Invalid("halfwidth")
         try:
-            return normalise(str(raw))
+            return normalise(text)
         except IdentifierInvalid as error:
             raise Invalid(f"{prefix}.{error.code}") from None
 

@@ -8,6 +8,7 @@ the form is read, so a forged value is overwritten before anything is stored.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import logging
 import re
 from collections.abc import Mapping
@@ -275,10 +276,19 @@ class FormRuntime:
             places = int(self.figures[places.removeprefix("policy.")])
         if places is None and target.type == "money":
             places = 2
-        if places is not None:
-            value = round_half_up(value, places)
-        # Amounts always carry fen, even when the rule rounds to whole yuan.
-        return round_half_up(value, 2) if target.type == "money" else value
+        try:
+            if places is not None:
+                value = round_half_up(value, places)
+            # Amounts always carry fen, even when the rule rounds to whole yuan.
+            return round_half_up(value, 2) if target.type == "money" else value
+        except decimal.InvalidOperation:
+            # Rounding a result of more than 28 digits exceeds the default context.
+            log.warning(
+                "calculation %s of %s is too large to round",
+                target.name,
+                self.service.id,
+            )
+            return None
 
     # Validation ---------------------------------------------------------------------
 

@@ -27,6 +27,9 @@ def normalise_id_number(raw: str, today: dt.date | None = None) -> str:
     The birth date must be a real date no later than today.
     """
     number = _SEPARATORS.sub("", raw).upper()
+    if not number.isascii():
+        # Full-width and superscript digits pass isdigit() but not int().
+        raise IdentifierInvalid("format")
     if len(number) == 15 and number.isdigit():
         body = number[:6] + "19" + number[6:]
         # calc_check_digit ignores the last character, so pass a placeholder.
@@ -61,6 +64,8 @@ def id_number_birth_date(number: str) -> dt.date:
 
 def normalise_uscc(raw: str) -> str:
     code = _SEPARATORS.sub("", raw).upper()
+    if not code.isascii():
+        raise IdentifierInvalid("format")
     if len(code) != 18:
         raise IdentifierInvalid("length")
     try:
@@ -73,7 +78,7 @@ def normalise_uscc(raw: str) -> str:
 
 def normalise_bank_card(raw: str) -> str:
     number = _SEPARATORS.sub("", raw)
-    if not number.isdigit():
+    if not number.isascii() or not number.isdigit():
         raise IdentifierInvalid("format")
     if not 16 <= len(number) <= 19:
         raise IdentifierInvalid("length")

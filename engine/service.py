@@ -174,6 +174,20 @@ class Service:
     def spec_version(self) -> str:
         return str(self.version)
 
+    @property
+    def max_form_parts(self) -> int:
+        """Count the inputs the service's page can post when every table is full.
+
+        Every cell is an input, read-only ones included, and each row adds its row
+        marker. One row more than the maximum is counted, so that the form runtime
+        sees it and names the limit. Each uploaded file is a part of its own.
+        """
+        parts = sum(len(item.input_names) for item in self.fields)
+        for table in self.rows:
+            parts += (table.max_rows + 1) * (len(table.fields) + 1)
+        parts += sum(item.max_count for item in self.attachments)
+        return parts
+
 
 def build_service(spec: dict[str, Any]) -> Service:
     """Turn a spec that passed every check into the engine's page model."""

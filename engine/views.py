@@ -28,6 +28,7 @@ from engine.auth import current_caller, login_required
 from engine.forms import FormRuntime, FormState
 from engine.pages import (
     changed_cells,
+    error_summary,
     operation_params,
     row_cells,
     shape_result,
@@ -192,10 +193,17 @@ def export(hall: str, service_id: str, format: str) -> Any:
     state = runtime.from_input(request.args)
     data = runtime.validate(state)
     if data is None:
-        abort(400)
-    answer = current_hall().router.call(
-        service.result.operation, _caller(), operation_params(service, data)
-    )
+        messages = [message for _, message in error_summary(state, {}, {})]
+        abort(400, description="；".join(messages))
+    try:
+        answer = current_hall().router.call(
+            service.result.operation, _caller(), operation_params(service, data)
+        )
+    except (Rejected, NotFound) as error:
+        abort(400, description=error.message)
+    except CoreError as error:
+        log.error("export of %s failed: %s", service.id, error)
+        abort(503, description="核心系统暂时无法查询，请稍后再试")
     rows = table_rows(service.result, answer)
     columns = service.result.table_columns
     if format == "csv":
@@ -296,7 +304,7 @@ def _check_extras(
         ) or ""
         if not code:
             errors["_sms_code"] = "请输入短信验证码（点击“获取验证码”）"
-        elif not code.isdigit() or len(code) != 6:
+        elif not (code.isascii() and code.isdigit() and len(code) == 6):
             errors["_sms_code"] = "短信验证码应为6位数字"
         elif not check_code(
             db(), current_app.secret_key, caller.hall, subject, service.id, code
@@ -379,6 +387,11 @@ def confirm(hall: str, service_id: str) -> Any:
         abort(404)
     if draft.data is None:
         abort(400)
+    # Attachments can still be removed after the review page, so check them again.
+    missing = submission.missing_attachments(service, draft)
+    if missing:
+        state = _runtime(service).from_input(MultiDict(draft.form_values))
+        return _render(service, state, 400, draft=draft, attachment_errors=missing)
     application = submission.confirm(session, draft, caller, request.remote_addr or "")
     submission.deliver(
         session, current_hall().router, service, application, caller, draft.data
@@ -563,9 +576,12 @@ def send_attachment(application: Application, attachment_id: int) -> Any:
     if item is None:
         abort(404)
     path = stored_path(current_hall().attachments_dir, item.stored_name)
-    return send_file(
+    response = send_file(
         path,
         mimetype=item.content_type,
         download_name=item.original_name,
         as_attachment=False,
     )
+    # The type was checked by content, so the browser must not guess another one.
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

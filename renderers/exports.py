@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -15,17 +16,20 @@ from renderers.html import display
 
 # A cell starting with one of these runs as a formula in a spreadsheet.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9][0-9,]*(?:\.[0-9]+)?")
 
 
 def _neutralise(text: str) -> str:
-    """Prefix a quote to text a spreadsheet would run, leaving negative numbers alone."""
+    """Prefix a quote to text a spreadsheet would run, leaving negative numbers alone.
+
+    Only plain digits count as a number. Decimal also reads "-sNaN123", "-Infinity"
+    and "-1_000", which a spreadsheet runs as formulas ("-sNaN123" refers to a cell).
+    """
     if not text.startswith(FORMULA_STARTS):
         return text
-    try:
-        Decimal(text.replace(",", ""))
+    if _PLAIN_NUMBER.fullmatch(text):
         return text
-    except ArithmeticError:
-        return "'" + text
+    return "'" + text
 
 
 def _cell_text(column: Column, value: Any) -> str:
