@@ -33,7 +33,9 @@ def new_code() -> str:
 
 def display_code(code: str) -> str:
     """Write a code in groups of four, as printed: 7KQ2-M9XD-...."""
-    groups = [code[start : start + GROUP_SIZE] for start in range(0, len(code), GROUP_SIZE)]
+    groups = [
+        code[start : start + GROUP_SIZE] for start in range(0, len(code), GROUP_SIZE)
+    ]
     return "-".join(groups)
 
 

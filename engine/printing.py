@@ -55,9 +55,7 @@ def renderer() -> PdfRenderer:
     """Return the app's PDF renderer, built on first use and then shared."""
     found = current_app.extensions.get("pdf_renderer")
     if found is None:
-        seal = current_app.config.get("SEAL_IMAGE") or os.environ.get(
-            "HALL_SEAL_IMAGE"
-        )
+        seal = current_app.config.get("SEAL_IMAGE") or os.environ.get("HALL_SEAL_IMAGE")
         found = PdfRenderer(seal_image=Path(seal) if seal else None)
         current_app.extensions["pdf_renderer"] = found
     return found
@@ -162,7 +160,7 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
 
 
 def pdf_download(content: bytes, filename: str, ascii_name: str) -> Response:
-    """Send a PDF as an attachment named in Chinese, with an ASCII name for old clients."""
+    """Send a PDF download named in Chinese, with an ASCII name for old clients."""
     response = Response(content, mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{ascii_name}.pdf"; '

@@ -40,7 +40,7 @@ NO_SETTLEMENT = "该年度没有结息记录，请选择其他年度"
 def person_deposit(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
 ) -> dict:
-    """Return the depositor's deposit certificate: the account card and recent months."""
+    """Return the depositor's deposit certificate: account card and recent months."""
     card = account_card(context, caller, params)
     own, _person = caller_account(context, caller)
     card["months_paid_last_year"] = _months_paid(context, own)
@@ -61,7 +61,9 @@ def _months_paid(context: CoreContext, own: Account) -> int:
     return len({(day.year, day.month) for day in days})
 
 
-def unit_deposit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
+def unit_deposit(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
     """Return the unit's deposit certificate: registration, deposits and arrears."""
     unit = caller_unit(context, caller)
     card = unit_card(context, caller, params)
@@ -182,9 +184,7 @@ def loan_settlement(
     _own, person = caller_account(context, caller)
     number = inputs.text(params, "contract_number", "借款合同编号")
     loan = context.session.scalars(
-        select(Loan).where(
-            Loan.contract_number == number, Loan.person_id == person.id
-        )
+        select(Loan).where(Loan.contract_number == number, Loan.person_id == person.id)
     ).first()
     if loan is None:
         raise NotFound(CONTRACT_NOT_FOUND, field="contract_number")
@@ -211,4 +211,3 @@ def loan_settlement(
         "bank": loan.bank,
         "house_address": loan.house_address,
     }
-

@@ -1,4 +1,4 @@
-"""Amounts in Chinese capital numerals (大写), as cheques and certificates write them."""
+"""Amounts in Chinese capital numerals (大写), as cheques and certificates have them."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 from fontTools.ttLib import TTFont
 from weasyprint import CSS, HTML
+from weasyprint.text.ffi import harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
 
 from engine.money import format_yuan
@@ -59,6 +60,15 @@ def missing_characters(text: str) -> str:
     covered = font_characters()
     missing = {char for char in set(text) if char not in covered} - INVISIBLE
     return "".join(sorted(missing))
+
+
+def harfbuzz_subsetting() -> bool:
+    """Tell whether WeasyPrint subsets embedded fonts with HarfBuzz (fast).
+
+    Without libharfbuzz-subset it falls back to fontTools, which took 0.9 to 2 seconds
+    a certificate on a 2-core machine (`bench_certificates.py --fonttools`).
+    """
+    return harfbuzz_subset is not None
 
 
 def money(value: Any) -> str:
@@ -111,6 +121,11 @@ class PdfRenderer:
         )
         self.environment.globals["qr_data_uri"] = qr_data_uri
         self.seal_data_uri = _image_data_uri(seal_image) if seal_image else None
+        if not harfbuzz_subsetting():
+            log.warning(
+                "libharfbuzz-subset is missing, so every certificate takes seconds "
+                "to render; install the libharfbuzz-subset0 package"
+            )
         self._lock = threading.Lock()
         self._font_config: FontConfiguration | None = None
         self._stylesheet: CSS | None = None
@@ -126,13 +141,11 @@ class PdfRenderer:
         return page
 
     def pdf(self, page: str) -> bytes:
-        """Lay out rendered HTML and return the PDF; the shipped font is the only one."""
+        """Lay out rendered HTML as a PDF whose only font is the shipped one."""
         with self._lock:
             font_config, stylesheet = self._styles()
             document = HTML(string=page, base_url=str(TEMPLATES))
-            return document.write_pdf(
-                stylesheets=[stylesheet], font_config=font_config
-            )
+            return document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
 
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         return self.pdf(self.html(template, context))

@@ -1,4 +1,4 @@
-"""Build the shipped CJK font: a subset of Noto Sans CJK SC with the glyphs certificates need.
+"""Build the shipped CJK font: a subset of Noto Sans CJK SC for the certificates.
 
 Run it again after a template, spec or the demo data gains a character outside the
 font (rendering raises `MissingGlyphs` naming it). It reads Debian's `fonts-noto-cjk`
