@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -26,7 +27,8 @@ from engine.auth import current_caller, login_required
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.service import Service
-from engine.storage.models import AuditEntry, utcnow
+from engine.storage.models import AuditEntry
+from renderers.html import LOCAL_ZONE
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -132,7 +134,7 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     context = {
         "title": service.printout.filename,
         "centre_name": centre_name(),
-        "issued_on": utcnow().date(),
+        "issued_on": dt.datetime.now(LOCAL_ZONE).date(),
         "code": code,
         "verify_url": url_for("certificates.verify", code=code, _external=True),
         "data": answer,

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from connectors.base import Caller, NotFound, Rejected
 from connectors.embedded import codes, finance, inputs
 from connectors.embedded.context import CoreContext
-from connectors.embedded.masks import mask_id_number
+from connectors.embedded.masks import mask_account, mask_id_number
 from connectors.embedded.models import (
     Account,
     InterestSettlement,
@@ -44,6 +44,7 @@ def person_deposit(
     card = account_card(context, caller, params)
     own, _person = caller_account(context, caller)
     card["months_paid_last_year"] = _months_paid(context, own)
+    card["person_account_masked"] = mask_account(own.person_account)
     return card
 
 

@@ -237,6 +237,8 @@ def test_verify_page_shows_masked_facts(client: FlaskClient, text_of) -> None:
     assert "陈志远" in shown
     assert "440203********021X" in shown
     assert DEMO_ID not in page.get_data(as_text=True)
+    assert "0201****0001" in shown
+    assert DEMO_ACCOUNT not in page.get_data(as_text=True)
     assert "个人住房公积金缴存证明" in shown
     # Typed in lower case without the dashes, the code still matches.
     typed = code.group(1).replace("-", "").lower()
