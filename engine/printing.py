@@ -94,30 +94,34 @@ def print_page(hall: str, service_id: str) -> Any:
     data = runtime.validate(state)
     if data is None:
         return _page(service, state, 400)
-    answer = _certificate_data(service, state, data)
+    answer, status = _certificate_data(service, state, data)
     if answer is None:
-        return _page(service, state, 404 if state.errors else 503)
+        return _page(service, state, status)
     return _issue(service, state, answer)
 
 
 def _certificate_data(
     service: Service, state: FormState, data: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Call the print operation; on a refusal, put its message on the form."""
+) -> tuple[dict[str, Any] | None, int]:
+    """Call the print operation; on a refusal, put its message on the form.
+
+    Returns the data, or None with the HTTP status of the page that explains why.
+    """
     assert service.printout is not None
     try:
-        return current_hall().router.call(
+        answer = current_hall().router.call(
             service.printout.operation, _caller(), operation_params(service, data)
         )
     except (Rejected, NotFound) as error:
         state.errors[error.field or "_form"] = error.message
         if error.field is None or error.field not in state.values:
             state.form_errors.append(error.message)
-        return None
+        return None, 404 if isinstance(error, NotFound) else 400
     except CoreError as error:
         log.error("print %s failed: %s", service.id, error)
         state.form_errors.append(CORE_FAILED)
-        return None
+        return None, 503
+    return answer, 200
 
 
 def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:

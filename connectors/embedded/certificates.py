@@ -49,14 +49,15 @@ def person_deposit(
 
 
 def _months_paid(context: CoreContext, own: Account) -> int:
-    """Count the months of the last twelve with a remittance or back payment."""
-    since = finance.add_months(context.today.replace(day=1), -12)
+    """Count the twelve whole months before this one that have a deposit booked."""
+    this_month = context.today.replace(day=1)
+    since = finance.add_months(this_month, -12)
     days = context.session.scalars(
         select(LedgerEntry.entry_date).where(
             LedgerEntry.account_id == own.id,
             LedgerEntry.entry_type.in_((codes.REMITTANCE, codes.BACK_PAYMENT)),
             LedgerEntry.entry_date >= since,
-            LedgerEntry.entry_date <= context.today,
+            LedgerEntry.entry_date < this_month,
         )
     )
     return len({(day.year, day.month) for day in days})

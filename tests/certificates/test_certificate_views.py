@@ -73,6 +73,8 @@ def test_person_deposit_certificate(
     assert DEMO_ACCOUNT in text
     assert f"{card['balance']:,.2f}" in text
     assert "第1页共1页" in text
+    # The demo depositor has paid every month of the demo ledger.
+    assert "近十二个月缴存12个月" in text
     assert CODE.search(text)
     assert [font["name"].split("+")[1] for font in fonts_of(response.data)] == [
         "HallSans-SC"
