@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from renderers.pdf.fonts.build_subset import gb2312_characters
+from renderers.pdf.fonts.build_subset import gb2312_characters, wanted_characters
 from renderers.pdf.renderer import (
     MissingGlyphs,
     PdfRenderer,
@@ -71,6 +71,13 @@ def test_font_covers_level_one_hanzi_and_capitals() -> None:
     assert set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整") <= covered
     assert set("，。：；（）、《》“”") <= covered
     assert {chr(code) for code in range(0x20, 0x7F)} <= covered
+
+
+def test_font_covers_project_text() -> None:
+    # Fails when a template, spec or the demo data gains a character that the
+    # committed subset lacks: rebuild it with renderers.pdf.fonts.build_subset.
+    missing = "".join(sorted(wanted_characters() - font_characters()))
+    assert missing == ""
 
 
 def test_font_file_small_enough() -> None:

@@ -61,8 +61,8 @@ def characters_of(paths: Iterable[Path]) -> set[str]:
 def wanted_characters() -> set[str]:
     """Return printable ASCII, GB2312 symbols and level-1 hanzi, and project text."""
     wanted = {chr(code) for code in range(0x20, 0x7F)}
-    # Rows 1 to 9 are punctuation, full-width forms and symbols; 16 to 55 are the
-    # 3,755 level-1 hanzi.
+    # Rows 1 to 9 are punctuation, full-width forms and symbols. Rows 16 to 55 are
+    # the 3,755 level-1 hanzi.
     wanted |= gb2312_characters(1, 9) | gb2312_characters(16, 55)
     wanted |= set(CAPITAL_NUMERALS)
     for pattern in TEXT_SOURCES:
@@ -103,8 +103,8 @@ def build(source: Path, target: Path) -> set[str]:
     if missing:
         print("not in the source font, left out:", "".join(missing), file=sys.stderr)
     options = subset.Options()
-    # Certificates are set horizontally with the default features; vertical metrics,
-    # hinting and the glyph names are not needed.
+    # Certificates are set horizontally with the default features, so vertical
+    # metrics, hinting and the glyph names are left out.
     options.layout_features = ["kern", "palt", "liga", "locl", "ccmp"]
     options.drop_tables += ["VORG", "vhea", "vmtx", "BASE"]
     options.hinting = False
@@ -115,6 +115,8 @@ def build(source: Path, target: Path) -> set[str]:
     subsetter.populate(unicodes=[ord(char) for char in wanted if ord(char) in cmap])
     subsetter.subset(font)
     rename(font)
+    # Keep the source font's timestamp, so the same inputs build the same file.
+    font.recalcTimestamp = False
     font.save(str(target))
     return {char for char in wanted if ord(char) in cmap}
 
