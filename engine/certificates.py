@@ -22,7 +22,7 @@ CODE_LENGTH = 16
 GROUP_SIZE = 4
 
 LOOKUP_WINDOW = dt.timedelta(minutes=15)
-# A bank clerk may check a pile of certificates; a guesser mostly misses.
+# A bank clerk may check a pile of certificates, while a guesser mostly misses.
 MAX_LOOKUPS_PER_ADDRESS = 60
 MAX_MISSES_PER_ADDRESS = 10
 

@@ -103,7 +103,7 @@ def print_page(hall: str, service_id: str) -> Any:
 def _certificate_data(
     service: Service, state: FormState, data: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, int]:
-    """Call the print operation; on a refusal, put its message on the form.
+    """Call the print operation, and on a refusal put its message on the form.
 
     Returns the data, or None with the HTTP status of the page that explains why.
     """

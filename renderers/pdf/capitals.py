@@ -15,9 +15,9 @@ GROUP_UNITS = ("", "万", "亿", "万亿")
 def amount_in_capitals(amount: Decimal) -> str:
     """Write a yuan amount in capitals, rounded half-up to fen.
 
-    Follows the usual rules of the payment and settlement measures: one 零 stands for
-    a run of zeros inside the number, 整 follows an amount that ends at 元 or 角, and
-    a tens digit is written 壹拾. Negative amounts start with 负.
+    It follows the usual rules of Chinese financial documents. One 零 stands for a
+    run of zeros inside the number, 整 follows an amount that ends at 元 or 角, and a
+    leading ten is written 壹拾. Negative amounts start with 负.
     """
     fen_total = int(round_half_up(abs(amount), 2) * 100)
     yuan, cents = divmod(fen_total, 100)
@@ -61,7 +61,7 @@ def _integer(number: int) -> str:
 
 
 def _group(group: int) -> str:
-    """Write 1 to 9999; zeros before the first digit are the caller's business."""
+    """Write 1 to 9999. The caller writes any 零 that stands before the group."""
     text = ""
     zero_pending = False
     for position in (3, 2, 1, 0):
