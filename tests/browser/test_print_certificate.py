@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from engine.commands import DEMO_PERSON_PASSWORD
-from tests.browser.conftest import browser, live_server, page  # noqa: F401
 from tests.certificates.conftest import pdf_text, squeeze
 
 try:
@@ -24,9 +23,7 @@ CODE = re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}")
 
 
 def test_print_and_verify_in_browser(
-    page: Page,  # noqa: F811
-    live_server: str,  # noqa: F811
-    tmp_path: Path,
+    page: Page, live_server: str, tmp_path: Path
 ) -> None:
     page.goto(f"{live_server}/person/login")
     page.fill("#f-login_id", DEMO_ID)
