@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-postgresql bench setup test-setup database browser
+.PHONY: run test test-postgresql bench setup test-setup database browser pdf-libs pdf-tools bench-certificates
 
 setup: $(VENV)/.installed
 
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-test-setup: $(VENV)/.test-installed browser
+test-setup: $(VENV)/.test-installed browser pdf-libs pdf-tools
 
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
@@ -31,11 +31,40 @@ browser:
 			echo "chromium is missing: run 'sudo apt-get install chromium' first"; exit 1; \
 		fi; }
 
+# WeasyPrint subsets the embedded font with HarfBuzz when libharfbuzz-subset is
+# there; without it, it falls back to fontTools, which takes seconds a certificate.
+pdf-libs:
+	@test -e /usr/lib/$$(uname -m)-linux-gnu/libharfbuzz-subset.so.0 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libharfbuzz-subset0; \
+		else \
+			echo "libharfbuzz-subset0 is missing: run 'sudo apt-get install libharfbuzz-subset0' first"; exit 1; \
+		fi; }
+
+# The certificate tests read PDFs back with poppler's pdftotext and pdffonts.
+pdf-tools:
+	@command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; \
+		else \
+			echo "pdftotext is missing: run 'sudo apt-get install poppler-utils' first"; exit 1; \
+		fi; }
+
+# The benchmark compares the shipped font with Debian's system Noto CJK font.
+bench-certificates: setup pdf-libs
+	@fc-list ':family=Noto Sans CJK SC' | grep -q . || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk; \
+		else \
+			echo "Noto Sans CJK SC is missing: run 'sudo apt-get install fonts-noto-cjk' first"; exit 1; \
+		fi; }
+	$(BIN)/python benchmarks/bench_certificates.py
+
 database: setup
 	$(BIN)/hall db upgrade
 	$(BIN)/hall demo seed
 
-run: database
+run: database pdf-libs
 	$(BIN)/hall serve --host $(HOST) --port $(PORT)
 
 test: test-setup database
@@ -49,6 +78,6 @@ test-postgresql: test-setup
 
 # Speed and memory benchmarks; they print figures against their targets and stay
 # out of `make test`.
-bench: setup
+bench: setup bench-certificates
 	$(BIN)/python benchmarks/specs_load.py
 	$(BIN)/python benchmarks/worker_memory.py

@@ -176,12 +176,14 @@ def _build_hall(app: Flask) -> Hall:
 
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
+    from engine.printing import printing
     from engine.staff import staff
     from engine.views import halls
 
     app.register_blueprint(auth)
     app.register_blueprint(halls)
     app.register_blueprint(staff)
+    app.register_blueprint(printing)
 
 
 def _register_page_globals(app: Flask) -> None:

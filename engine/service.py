@@ -130,6 +130,16 @@ class Result:
     chart: dict[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class Printout:
+    """The certificate a print service issues: template, data and verified facts."""
+
+    operation: str
+    template: str
+    filename: str
+    facts: tuple[Column, ...] = ()
+
+
 @dataclass
 class Service:
     """Everything the engine needs to serve one spec."""
@@ -152,6 +162,7 @@ class Service:
     submit_operation: str | None = None
     success_message: str = ""
     result: Result | None = None
+    printout: Printout | None = None
     source: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def field(self, name: str) -> Field:
@@ -213,6 +224,7 @@ def build_service(spec: dict[str, Any]) -> Service:
         submit_operation=(spec.get("submit") or {}).get("operation"),
         success_message=(spec.get("submit") or {}).get("success-message", ""),
         result=_build_result(spec["result"]) if "result" in spec else None,
+        printout=_build_printout(spec) if "print" in spec else None,
         source=spec,
     )
     _mark_triggers(service.fields, service.lookups, service.calculations, service.rows)
@@ -352,4 +364,14 @@ def _build_result(spec: dict[str, Any]) -> Result:
         descending=table.get("descending", False),
         export=table.get("export", True),
         chart=spec.get("chart"),
+    )
+
+
+def _build_printout(spec: dict[str, Any]) -> Printout:
+    section = spec["print"]
+    return Printout(
+        operation=section["operation"],
+        template=section["template"],
+        filename=section.get("filename", spec["title"]),
+        facts=tuple(_build_column(item) for item in section.get("facts", [])),
     )

@@ -15,6 +15,7 @@ import jsonschema
 import engine
 from engine.expressions import ExpressionError, compile_expression
 from engine.spec_loader import LoadedYaml, SpecError, SpecPath, format_path, load_yaml
+from renderers.pdf import TEMPLATES as PRINT_TEMPLATES
 
 __all__ = [
     "SpecCheckFailed",
@@ -434,6 +435,7 @@ class _SpecRules:
             self.check_lookups(scope, section)
             self.check_calculations(scope, section)
         self.check_kind()
+        self.check_print()
         self.check_result()
         self.check_steps()
         self.check_prefill()
@@ -668,6 +670,29 @@ class _SpecRules:
                 f"a service of kind {kind} needs a {section} section; "
                 f"add {section}: with its operation",
             )
+
+    def check_print(self) -> None:
+        section = self.spec.get("print")
+        if section is None:
+            return
+        if self.spec["kind"] != "print":
+            self.fail(
+                ("print",),
+                f"only a service of kind print takes a print section, but the kind "
+                f"is {self.spec['kind']}; remove print: or write kind: print",
+                key=True,
+            )
+        template = section["template"]
+        if not (PRINT_TEMPLATES / template).is_file():
+            found = [path.name for path in PRINT_TEMPLATES.glob("[!_]*.html")]
+            hint = _suggestion(template, found, "print template")
+            self.fail(
+                ("print", "template"),
+                f"the print template {template!r} is not in renderers/pdf/templates; "
+                f"{hint}",
+            )
+        facts = _named(section.get("facts", []), ("print", "facts"), "name")
+        self.require_unique(facts, "fact name")
 
     def check_result(self) -> None:
         result = self.spec.get("result", {})

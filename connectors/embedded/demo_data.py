@@ -676,7 +676,7 @@ class _Builder:
             )
 
     def _loans(self) -> None:
-        """Grant 15 loans, the demo depositor's first; one short loan is settled."""
+        """Grant 16 loans, the demo depositor's first; two short loans are settled."""
         candidates = [
             e
             for e in self.employees
@@ -688,6 +688,22 @@ class _Builder:
         for number, employee in enumerate(borrowers, start=1):
             settled = number == len(borrowers)
             self._loan(number, employee, settled)
+        # A settled loan for the second depositor among the demo logins, so the loan
+        # settlement certificate can be printed. It draws from the RNG after every
+        # other draw, so the rows generated before it stay the same.
+        self._loan(len(borrowers) + 1, self._demo_login_employee(), True)
+
+    def _demo_login_employee(self) -> Employee:
+        """Return the first unit's active employee `demo_identities` lists second."""
+        first_unit = self.units[0]
+        active = [
+            employee
+            for employee in self.employees
+            if employee.unit is first_unit
+            and employee.account["status"] == codes.ACTIVE
+            and employee.person["id_number"] != DEMO_ID_NUMBER
+        ]
+        return max(active, key=lambda employee: employee.account["person_account"])
 
     def _loan(self, number: int, employee: Employee, settled: bool) -> None:
         person = employee.person

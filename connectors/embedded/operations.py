@@ -7,6 +7,7 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
+from connectors.embedded import certificates
 from connectors.embedded.context import CoreContext
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
@@ -25,4 +26,10 @@ OPERATIONS: dict[str, CoreOperation] = {
     "account.open": applications.open_accounts,
     "person.base_change": applications.change_bases,
     "loan.trial": loans.trial,
+    "certificate.person_deposit": certificates.person_deposit,
+    "certificate.unit_deposit": certificates.unit_deposit,
+    "certificate.interest_years": certificates.interest_years,
+    "certificate.unit_interest_statement": certificates.unit_interest_statement,
+    "certificate.settled_loans": certificates.settled_loans,
+    "certificate.loan_settlement": certificates.loan_settlement,
 }

@@ -149,3 +149,37 @@ class SmsMessage(HallBase):
     mobile: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(String(500))
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IssuedCertificate(HallBase):
+    """A printed certificate: its verification code and the key facts /verify shows.
+
+    The facts are stored already formatted and masked, so the public page never
+    reads the core system and never shows a full ID number.
+    """
+
+    __tablename__ = "issued_certificate"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    service_id: Mapped[str] = mapped_column(String(60))
+    title: Mapped[str] = mapped_column(String(60))
+    hall: Mapped[str] = mapped_column(String(10))
+    unit_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    person_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    # A list of {"label": ..., "value": ...} in the order the spec declares them.
+    facts: Mapped[list[Any]] = mapped_column(default=list)
+    issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class VerificationLookup(HallBase):
+    """One look-up on the public verification page, counted to throttle an address."""
+
+    __tablename__ = "verification_lookup"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    found: Mapped[bool]
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_verification_lookup_address_at", "address", "at"),)

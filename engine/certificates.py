@@ -1,0 +1,99 @@
+"""Issue certificates with unguessable verification codes, and look them up by code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from connectors.base import Caller
+from engine.service import Service
+from engine.storage.models import IssuedCertificate, VerificationLookup, utcnow
+from renderers.html import display
+
+# 32 symbols without 0, O, 1 and I, which people misread when typing a printed code.
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# 16 symbols of 5 bits: 80 random bits, printed in groups of four.
+CODE_LENGTH = 16
+GROUP_SIZE = 4
+
+LOOKUP_WINDOW = dt.timedelta(minutes=15)
+# A bank clerk may check a pile of certificates, while a guesser mostly misses.
+MAX_LOOKUPS_PER_ADDRESS = 60
+MAX_MISSES_PER_ADDRESS = 10
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def display_code(code: str) -> str:
+    """Write a code in groups of four, as printed: 7KQ2-M9XD-...."""
+    groups = [
+        code[start : start + GROUP_SIZE] for start in range(0, len(code), GROUP_SIZE)
+    ]
+    return "-".join(groups)
+
+
+def normalise_code(text: str) -> str | None:
+    """Read a typed or scanned code; None when it cannot be a code at all."""
+    code = "".join(text.split()).replace("-", "").upper()
+    if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
+        return None
+    return code
+
+
+def verified_facts(service: Service, data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Format the facts the spec lists for the verification page, as text."""
+    assert service.printout is not None
+    return [
+        {"label": column.label, "value": display(data.get(column.name), column.type)}
+        for column in service.printout.facts
+    ]
+
+
+def issue(
+    session: Session, service: Service, caller: Caller, data: Mapping[str, Any]
+) -> IssuedCertificate:
+    """Add a certificate with a new code to the session; the caller commits it."""
+    certificate = IssuedCertificate(
+        code=new_code(),
+        service_id=service.id,
+        title=service.printout.filename if service.printout else service.title,
+        hall=caller.hall,
+        unit_account=caller.unit_account,
+        person_account=caller.person_account,
+        facts=verified_facts(service, data),
+        issued_at=utcnow(),
+    )
+    session.add(certificate)
+    session.flush()
+    return certificate
+
+
+def find(session: Session, code: str) -> IssuedCertificate | None:
+    return session.scalars(
+        select(IssuedCertificate).where(IssuedCertificate.code == code)
+    ).first()
+
+
+def lookups_throttled(session: Session, address: str) -> bool:
+    """Tell whether an address has looked up too many codes, or missed too often."""
+    since = utcnow() - LOOKUP_WINDOW
+    recent = (
+        select(func.count())
+        .select_from(VerificationLookup)
+        .where(VerificationLookup.address == address, VerificationLookup.at >= since)
+    )
+    total = session.scalar(recent) or 0
+    misses = session.scalar(recent.where(VerificationLookup.found.is_(False))) or 0
+    return total >= MAX_LOOKUPS_PER_ADDRESS or misses >= MAX_MISSES_PER_ADDRESS
+
+
+def record_lookup(session: Session, address: str, found: bool) -> None:
+    session.add(VerificationLookup(address=address, found=found))
+    session.commit()

@@ -1,0 +1,218 @@
+"""Routes of print services: issue a certificate as a PDF, and verify it by its code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from connectors.base import Caller, CoreError, NotFound, Rejected
+from engine import certificates
+from engine.app import current_hall, db
+from engine.auth import current_caller, login_required
+from engine.forms import FormRuntime, FormState
+from engine.pages import operation_params
+from engine.service import Service
+from engine.storage.models import AuditEntry
+from renderers.html import LOCAL_ZONE
+from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
+
+log = logging.getLogger(__name__)
+
+printing = Blueprint("certificates", __name__)
+
+DEFAULT_CENTRE_NAME = "韶关市住房公积金管理中心"
+RENDER_FAILED = "证明生成失败：内容中含有证明字库未收录的字符，请联系公积金中心处理"
+CORE_FAILED = "核心系统暂时无法出具证明，请稍后再试"
+
+
+def _print_service(hall: str, service_id: str) -> Service:
+    service = current_hall().services.get(service_id)
+    if service is None or service.hall != hall or service.printout is None:
+        abort(404)
+    return service
+
+
+def _caller() -> Caller:
+    caller = current_caller()
+    assert caller is not None  # login_required ran first
+    return caller
+
+
+def renderer() -> PdfRenderer:
+    """Return the app's PDF renderer, built on first use and then shared."""
+    found = current_app.extensions.get("pdf_renderer")
+    if found is None:
+        seal = current_app.config.get("SEAL_IMAGE") or os.environ.get("HALL_SEAL_IMAGE")
+        found = PdfRenderer(seal_image=Path(seal) if seal else None)
+        current_app.extensions["pdf_renderer"] = found
+    return found
+
+
+def centre_name() -> str:
+    configured = current_app.config.get("CENTRE_NAME")
+    return configured or os.environ.get("HALL_CENTRE_NAME") or DEFAULT_CENTRE_NAME
+
+
+def _page(service: Service, state: FormState, status: int = 200) -> Any:
+    body = render_template(
+        "print.html",
+        service=service,
+        state=state,
+        menu=current_hall().services_of(service.hall),
+        extra_errors={},
+        attachment_errors={},
+    )
+    return body, status
+
+
+@printing.route("/<any(unit, person):hall>/print/<service_id>", methods=["GET", "POST"])
+@login_required()
+def print_page(hall: str, service_id: str) -> Any:
+    service = _print_service(hall, service_id)
+    runtime = FormRuntime(
+        service, current_hall().router, _caller(), current_hall().figures()
+    )
+    if request.method == "GET":
+        return _page(service, runtime.blank())
+
+    state = runtime.from_input(request.form)
+    data = runtime.validate(state)
+    if data is None:
+        return _page(service, state, 400)
+    answer, status = _certificate_data(service, state, data)
+    if answer is None:
+        return _page(service, state, status)
+    return _issue(service, state, answer)
+
+
+def _certificate_data(
+    service: Service, state: FormState, data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, int]:
+    """Call the print operation, and on a refusal put its message on the form.
+
+    Returns the data, or None with the HTTP status of the page that explains why.
+    """
+    assert service.printout is not None
+    try:
+        answer = current_hall().router.call(
+            service.printout.operation, _caller(), operation_params(service, data)
+        )
+    except (Rejected, NotFound) as error:
+        state.errors[error.field or "_form"] = error.message
+        if error.field is None or error.field not in state.values:
+            state.form_errors.append(error.message)
+        return None, 404 if isinstance(error, NotFound) else 400
+    except CoreError as error:
+        log.error("print %s failed: %s", service.id, error)
+        state.form_errors.append(CORE_FAILED)
+        return None, 503
+    return answer, 200
+
+
+def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
+    """Store a new verification code, render the PDF and send it as a download.
+
+    The code is committed only once the PDF exists, so a failed render leaves no
+    certificate that /verify would confirm.
+    """
+    assert service.printout is not None
+    session = db()
+    caller = _caller()
+    certificate = certificates.issue(session, service, caller, answer)
+    code = certificates.display_code(certificate.code)
+    context = {
+        "title": service.printout.filename,
+        "centre_name": centre_name(),
+        "issued_on": dt.datetime.now(LOCAL_ZONE).date(),
+        "code": code,
+        "verify_url": url_for("certificates.verify", code=code, _external=True),
+        "data": answer,
+    }
+    # NOTE: rendering runs inside the request. A 2,000-row interest statement took
+    # about 14 s on a 2-core machine, so a unit far larger may outlast a worker timeout.
+    try:
+        content = renderer().render(service.printout.template, context)
+    except MissingGlyphs as error:
+        session.rollback()
+        log.error("certificate %s not rendered: %s", service.id, error)
+        state.form_errors.append(RENDER_FAILED)
+        return _page(service, state, 500)
+    subject = caller.unit_account if caller.hall == "unit" else caller.person_account
+    session.add(
+        AuditEntry(
+            hall=caller.hall,
+            actor=subject or "-",
+            action="print",
+            address=(request.remote_addr or "unknown")[:64],
+            detail={"service": service.id, "certificate": certificate.id},
+        )
+    )
+    session.commit()
+    log.info("certificate %s issued for %s", certificate.id, service.id)
+    return pdf_download(content, service.printout.filename, service.id)
+
+
+def pdf_download(content: bytes, filename: str, ascii_name: str) -> Response:
+    """Send a PDF download named in Chinese, with an ASCII name for old clients."""
+    response = Response(content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{ascii_name}.pdf"; '
+        f"filename*=UTF-8''{quote(filename + '.pdf', safe='')}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# Verification -------------------------------------------------------------------------
+
+
+def _address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+@printing.get("/verify")
+def verify_form() -> Any:
+    typed = request.args.get("code", "")
+    if typed:
+        code = certificates.normalise_code(typed)
+        if code is not None:
+            return redirect(
+                url_for("certificates.verify", code=certificates.display_code(code))
+            )
+        return render_template(
+            "verify.html", certificate=None, typed=typed, invalid=True
+        ), 400
+    return render_template("verify.html", certificate=None, typed="", invalid=False)
+
+
+@printing.get("/verify/<code>")
+def verify(code: str) -> Any:
+    """Show a certificate's key facts to anyone holding its code, or "not found"."""
+    session = db()
+    if certificates.lookups_throttled(session, _address()):
+        log.warning("verification look-ups throttled for %s", _address())
+        return render_template("verify.html", throttled=True, typed=code), 429
+    normal = certificates.normalise_code(code)
+    found = certificates.find(session, normal) if normal else None
+    certificates.record_lookup(session, _address(), found is not None)
+    context = {
+        "certificate": found,
+        "typed": code,
+        "code": certificates.display_code(found.code) if found else "",
+    }
+    return render_template("verify.html", **context), 200 if found else 404

@@ -1,0 +1,175 @@
+"""Render a print template to PDF with WeasyPrint and the shipped CJK font."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import logging
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fontTools.ttLib import TTFont
+from weasyprint import CSS, HTML
+from weasyprint.text.ffi import harfbuzz_subset
+from weasyprint.text.fonts import FontConfiguration
+
+from engine.money import format_yuan
+from renderers.pdf import TEMPLATES
+from renderers.pdf.capitals import amount_in_capitals
+from renderers.pdf.qr import qr_data_uri
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+STYLESHEET = TEMPLATES / "certificate.css"
+FONT = HERE / "fonts" / "HallSansSC-Regular.otf"
+FONT_FAMILY = "HallSans SC"
+# Layout characters that never reach the page as glyphs.
+INVISIBLE = frozenset("\n\r\t\u200b\ufeff")
+
+
+class MissingGlyphs(Exception):
+    """Raised when the text to print has characters the shipped font does not cover."""
+
+    def __init__(self, characters: str) -> None:
+        self.characters = characters
+        listed = " ".join(f"{char} (U+{ord(char):04X})" for char in characters)
+        super().__init__(
+            f"the shipped font has no glyph for {listed}; add them to the subset "
+            "with `python -m renderers.pdf.fonts.build_subset` or change the text"
+        )
+
+
+@functools.cache
+def font_characters() -> frozenset[str]:
+    """Return every character the shipped font maps to a glyph."""
+    font = TTFont(str(FONT), lazy=True)
+    try:
+        return frozenset(chr(code) for code in font.getBestCmap())
+    finally:
+        font.close()
+
+
+def missing_characters(text: str) -> str:
+    """Return the characters of `text` outside the shipped font, in code point order."""
+    covered = font_characters()
+    missing = {char for char in set(text) if char not in covered} - INVISIBLE
+    return "".join(sorted(missing))
+
+
+def harfbuzz_subsetting() -> bool:
+    """Tell whether WeasyPrint subsets embedded fonts with HarfBuzz (fast).
+
+    Without libharfbuzz-subset it falls back to fontTools, which took 0.9 to 2 seconds
+    a certificate on a 2-core machine (`bench_certificates.py --fonttools`).
+    """
+    return harfbuzz_subset is not None
+
+
+def money(value: Any) -> str:
+    """Format yuan with separators and two decimals, as the certificates print them."""
+    if value is None or value == "":
+        return ""
+    return format_yuan(Decimal(str(value)))
+
+
+def capitals(value: Any) -> str:
+    return amount_in_capitals(Decimal(str(value)))
+
+
+def chinese_date(value: Any) -> str:
+    """Write a date as 2026年12月04日."""
+    if isinstance(value, str):
+        value = dt.date.fromisoformat(value)
+    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""
+
+
+def chinese_month(value: Any) -> str:
+    """Write 'YYYY-MM' as 2026年12月."""
+    if not value:
+        return ""
+    year, month = str(value)[:7].split("-")
+    return f"{year}年{month}月"
+
+
+class PdfRenderer:
+    """Jinja print templates and one stylesheet, rendered to PDF bytes.
+
+    The font configuration and the parsed stylesheet are built once and shared by
+    every render, since parsing the font face is a large part of a one-page render.
+    WeasyPrint is not documented as thread-safe, so renders take a lock.
+    """
+
+    def __init__(self, templates: Path = TEMPLATES, seal_image: Path | None = None):
+        self.environment = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(templates)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.filters.update(
+            money=money,
+            capitals=capitals,
+            chinese_date=chinese_date,
+            chinese_month=chinese_month,
+        )
+        self.environment.globals["qr_data_uri"] = qr_data_uri
+        self.seal_data_uri = _image_data_uri(seal_image) if seal_image else None
+        if not harfbuzz_subsetting():
+            log.warning(
+                "libharfbuzz-subset is missing, so every certificate takes seconds "
+                "to render; install the libharfbuzz-subset0 package"
+            )
+        self._lock = threading.Lock()
+        self._font_config: FontConfiguration | None = None
+        self._stylesheet: CSS | None = None
+
+    def html(self, template: str, context: Mapping[str, Any]) -> str:
+        """Render a print template to HTML, checking that the font covers its text."""
+        page = self.environment.get_template(template).render(
+            seal_image=self.seal_data_uri, **context
+        )
+        missing = missing_characters(page)
+        if missing:
+            raise MissingGlyphs(missing)
+        return page
+
+    def pdf(self, page: str) -> bytes:
+        """Lay out rendered HTML as a PDF whose only font is the shipped one."""
+        with self._lock:
+            font_config, stylesheet = self._styles()
+            document = HTML(string=page, base_url=str(TEMPLATES))
+            return document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
+
+    def render(self, template: str, context: Mapping[str, Any]) -> bytes:
+        return self.pdf(self.html(template, context))
+
+    def _styles(self) -> tuple[FontConfiguration, CSS]:
+        if self._font_config is None or self._stylesheet is None:
+            css = STYLESHEET.read_text(encoding="utf-8")
+            missing = missing_characters(css)
+            if missing:
+                raise MissingGlyphs(missing)
+            font_face = (
+                f"@font-face {{ font-family: '{FONT_FAMILY}'; "
+                f"src: url('{FONT.as_uri()}'); }}\n"
+            )
+            self._font_config = FontConfiguration()
+            self._stylesheet = CSS(
+                string=font_face + css,
+                base_url=str(TEMPLATES),
+                font_config=self._font_config,
+            )
+        return self._font_config, self._stylesheet
+
+
+def _image_data_uri(path: Path) -> str:
+    kind = "png" if path.suffix.lower() == ".png" else "svg+xml"
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:image/{kind};base64,{encoded}"
