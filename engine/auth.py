@@ -357,8 +357,11 @@ def send_service_code() -> Any:
     ):
         abort(401)
     purpose = request.form.get("purpose", "")
-    if purpose not in current_hall().services:
-        abort(400)
+    service = current_hall().services.get(purpose)
+    # Codes go out only for the caller's own services that verify by SMS, so naming
+    # other services sends no extra messages to the registered mobile.
+    if service is None or service.hall != caller.hall or service.verification != "sms":
+        abort(400, description="该业务不需要短信验证码")
     mobile = registered_mobile(caller)
     subject = caller.unit_account if caller.hall == "unit" else caller.person_account
     try:

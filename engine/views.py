@@ -456,9 +456,11 @@ def add_row(hall: str, service_id: str, table_name: str) -> Any:
     service = _service(hall, service_id)
     if table_name not in {table.name for table in service.rows}:
         abort(404)
+    table = service.table(table_name)
+    if not table.editable:
+        abort(400, description=f"{table.label}的行由核心系统列出，不能手工添加")
     runtime = _runtime(service)
     state = runtime.from_input(request.form, run_triggers=False)
-    table = service.table(table_name)
     row = runtime.add_row(state, table_name)
     if row is None:
         return render_template(

@@ -623,3 +623,76 @@ def test_query_paging_params_harmless(
     assert response.status_code == 200
     assert parse(response).find(id="result") is not None
     assert "<script>" not in response.get_data(as_text=True).split("<main", 1)[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "args", "label"),
+    [
+        (
+            "/unit/unit-ledger",
+            {"month_from": "9999-01", "month_to": "9999-12"},
+            "查询月份",
+        ),
+        (
+            "/unit/unit-ledger",
+            {"month_from": "0001-01", "month_to": "0001-02"},
+            "查询月份",
+        ),
+        (
+            "/unit/unit-applications",
+            {"period_from": "9999-12-31", "period_to": "9999-12-31"},
+            "提交日期",
+        ),
+        (
+            "/unit/unit-applications",
+            {"period_from": "0001-01-01", "period_to": "0001-01-01"},
+            "提交日期",
+        ),
+    ],
+)
+def test_query_rejects_far_years(
+    unit_client: FlaskClient, url: str, args: dict[str, str], label: str
+) -> None:
+    response = unit_client.get(url, query_string={"run": "1", **args})
+    assert_rejected(response, label)
+    assert any("1900至2199" in message for message in errors_of(response))
+    export = unit_client.get(f"{url}/export.csv", query_string={"run": "1", **args})
+    assert export.status_code == 400
+    assert label in export.get_data(as_text=True)
+
+
+def test_first_month_far_year(unit_client: FlaskClient, app: Flask) -> None:
+    response = post_open(unit_client, employee(first_month="9999-12"))
+    assert_rejected(response, "首次缴存月份的年份应在1900至2199之间")
+    assert checked_drafts(app) == 0
+
+
+def test_core_rows_cannot_be_added(unit_client: FlaskClient) -> None:
+    url = "/unit/unit-base-change"
+    token = csrf_token(unit_client.get(url))
+    response = unit_client.post(
+        f"{url}/rows/employees/add",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert "职工缴存基数的行由核心系统列出" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "purpose",
+    ["unit-ledger", "unit-open-account", "person-loan-trial", "nosuch", "", "x" * 5000],
+)
+def test_sms_only_for_own_verified_service(
+    unit_client: FlaskClient, app: Flask, purpose: str
+) -> None:
+    token = csrf_token(unit_client.get("/unit/"))
+    response = unit_client.post(
+        "/sms/send",
+        data={"csrf_token": token, "purpose": purpose},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 400
+    assert "不需要短信验证码" in response.get_data(as_text=True)
+    with app.extensions["hall"].session_factory() as session:
+        assert session.scalar(select(func.count()).select_from(SmsCode)) == 1
