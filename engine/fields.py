@@ -76,7 +76,7 @@ _DECIMAL_TEXT = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+
 # a query that adds a month or a day to the end of year 9999 would overflow.
 MIN_YEAR, MAX_YEAR = 1900, 2199
 # Line breaks and tabs are allowed in a textarea only.
-_TEXTAREA_CONTROLS = frozenset("\n\r\t")
+TEXTAREA_CONTROLS = frozenset("\n\r\t")
 TRUE_WORDS = {"on", "1", "true", "y", "yes"}
 
 
@@ -133,8 +133,8 @@ def _text(field: Field, raw: Any) -> str:
     limit = field.checks.get("max-length", DEFAULT_MAX_LENGTH.get(field.type, 100))
     if len(text) > limit:
         raise Invalid("max-length", max_length=limit)
-    allowed = _TEXTAREA_CONTROLS if field.type == "textarea" else frozenset()
-    if any(_hidden_character(char) and char not in allowed for char in text):
+    allowed = TEXTAREA_CONTROLS if field.type == "textarea" else frozenset()
+    if has_hidden_characters(text, allowed):
         raise Invalid("characters")
     minimum = field.checks.get("min-length")
     if minimum is not None and len(text) < minimum:
@@ -143,6 +143,11 @@ def _text(field: Field, raw: Any) -> str:
     if pattern and not re.fullmatch(pattern, text):
         raise Invalid("pattern")
     return text
+
+
+def has_hidden_characters(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """Tell whether text contains a control or invisible character outside `allowed`."""
+    return any(_hidden_character(char) and char not in allowed for char in text)
 
 
 def _hidden_character(char: str) -> bool:

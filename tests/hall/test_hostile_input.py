@@ -23,12 +23,14 @@ from support import (
     csrf_token,
     errors_of,
     login_person,
+    login_staff,
     login_unit,
     parse,
     parse_fragment,
     post_form,
 )
 
+from connectors.embedded.models import ReviewItem
 from engine.commands import DEMO_UNIT_PASSWORD
 from engine.storage.models import Application, SmsCode
 
@@ -696,3 +698,48 @@ def test_sms_only_for_own_verified_service(
     assert "不需要短信验证码" in response.get_data(as_text=True)
     with app.extensions["hall"].session_factory() as session:
         assert session.scalar(select(func.count()).select_from(SmsCode)) == 1
+
+
+# Review comments ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("decision", "comment", "message"),
+    [
+        ("return", "扫描件\x00不清晰", "审核意见不能包含控制字符"),
+        ("return", "扫描件\u202e不清晰", "审核意见不能包含控制字符"),
+        ("approve", "同意\x1b[2J", "审核意见不能包含控制字符"),
+        ("return", "退" * 501, "审核意见最多500个字符"),
+        ("return", " \u3000 ", "退回时请填写退回原因"),
+    ],
+)
+def test_review_comment_checked(
+    unit_client: FlaskClient, app: Flask, decision: str, comment: str, message: str
+) -> None:
+    review = post_open(unit_client, employee())
+    token = re.search(r'name="_draft" value="([^"]+)"', review.get_data(as_text=True))
+    assert token
+    done = unit_client.post(
+        f"{OPEN_URL}/confirm",
+        data={"csrf_token": csrf_token(unit_client.get(OPEN_URL)), "_draft": token[1]},
+    )
+    number = done.headers["Location"].rsplit("/", 1)[-1]
+    reviewer = app.test_client()
+    login_staff(reviewer)
+    page = reviewer.get(f"/staff/reviews/{number}")
+    response = reviewer.post(
+        f"/staff/reviews/{number}",
+        data={"csrf_token": csrf_token(page), "decision": decision, "comment": comment},
+        follow_redirects=True,
+    )
+    assert message in parse(response).find(class_="flash").get_text()
+    with app.extensions["hall"].session_factory() as session:
+        stored = session.scalars(
+            select(Application).where(Application.number == number)
+        ).one()
+        assert stored.status == "submitted"
+        assert stored.comment is None
+        item = session.scalars(
+            select(ReviewItem).where(ReviewItem.application_number == number)
+        ).one()
+        assert item.status == "pending"
