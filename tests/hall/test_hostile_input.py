@@ -743,3 +743,28 @@ def test_review_comment_checked(
             select(ReviewItem).where(ReviewItem.application_number == number)
         ).one()
         assert item.status == "pending"
+
+
+def test_draft_keeps_only_form_inputs(unit_client: FlaskClient, app: Flask) -> None:
+    junk = {
+        "junk": "x" * 100_000,
+        "employees-0-__class__": "x",
+        "nosuch-0-name": "x",
+        "unit_account": "0201000002",
+        "csrf_token_copy": "x",
+    }
+    response = post_open(unit_client, employee(**junk))
+    assert response.status_code == 200, errors_of(response)
+    with app.extensions["hall"].session_factory() as session:
+        draft = session.scalars(
+            select(Application).where(Application.data.is_not(None))
+        ).one()
+    assert set(draft.form_values) == {
+        "first_month",
+        "employees-0-_row",
+        "employees-0-id_number",
+        "employees-0-name",
+        "employees-0-mobile",
+        "employees-0-base",
+    }
+    assert draft.form_values["employees-0-name"] == "张三"

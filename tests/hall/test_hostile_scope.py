@@ -48,6 +48,7 @@ class UnitRecords:
     attachment_id: int
     draft_token: str
     draft_attachment_id: int
+    owner: FlaskClient
 
 
 def open_form(name: str = SECRET_NAME) -> dict[str, Any]:
@@ -108,6 +109,7 @@ def unit_a_records(app: Flask) -> UnitRecords:
             attachment_id=submitted.attachments[0].id,
             draft_token=second_token,
             draft_attachment_id=draft.attachments[0].id,
+            owner=owner,
         )
 
 
@@ -436,3 +438,46 @@ def test_depositor_params_do_not_widen(client: FlaskClient, app: Flask) -> None:
     page = parse(trial)
     assert page.find(id="f-balance")["value"] != "99999999.00"
     assert page.find(id="f-age")["value"] != "20"
+
+
+def test_submitted_application_frozen(app: Flask, unit_a_records: UnitRecords) -> None:
+    """The owner's own draft token, once confirmed, changes nothing any more."""
+    owner = unit_a_records.owner
+    with app.extensions["hall"].session_factory() as session:
+        submitted = session.scalars(
+            select(Application).where(Application.number == unit_a_records.number)
+        ).one()
+        token = submitted.draft_token
+    before = snapshot(app)
+    csrf = csrf_token(owner.get(OPEN_URL))
+    owner.post(
+        f"{OPEN_URL}/attachments/id_card",
+        data={
+            "csrf_token": csrf,
+            "_draft": token,
+            "_action": f"remove_attachment:{unit_a_records.attachment_id}",
+        },
+    )
+    owner.post(
+        OPEN_URL,
+        data={
+            "csrf_token": csrf,
+            "_draft": token,
+            **open_form("改过的名字"),
+            "id_card": (io.BytesIO(PNG), "后补.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    again = owner.post(
+        f"{OPEN_URL}/confirm", data={"csrf_token": csrf, "_draft": token}
+    )
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(unit_a_records.number)
+    after = snapshot(app)
+    known = {item[0]: item for item in before["applications"]}
+    for item in after["applications"]:
+        if item[0] in known:
+            assert item == known[item[0]]
+        else:
+            assert item[2] == "draft"
+    assert after["reviews"] == before["reviews"]
