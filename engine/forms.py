@@ -596,13 +596,13 @@ def form_inputs(service: Service, form: Mapping[str, Any]) -> dict[str, str]:
         table.name: {item.name for item in table.fields} | {ROW_MARKER}
         for table in service.rows
     }
-    kept = {}
+    inputs = {}
     for key in form:
         match = ROW_INPUT.match(key)
         in_row = match is not None and match["field"] in columns.get(match["table"], ())
         if key in names or in_row:
-            kept[key] = str(form.get(key, ""))
-    return kept
+            inputs[key] = str(form.get(key, ""))
+    return inputs
 
 
 def _group_rows(

@@ -129,7 +129,7 @@ def assert_rejected(response: Any, label: str) -> None:
         ",6000",
         "6000,",
         "6.000,00",  # European style
-        "1" * 40,  # more digits than the decimal context holds
+        "1" * 40,  # more digits than the default decimal precision
         "9" * 5000,
         "０６０００",  # full-width digits
         "6000\u200b",  # zero-width space
@@ -768,3 +768,44 @@ def test_draft_keeps_only_form_inputs(unit_client: FlaskClient, app: Flask) -> N
         "employees-0-base",
     }
     assert draft.form_values["employees-0-name"] == "张三"
+
+
+# Malformed htmx requests --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "status"),
+    [
+        ("/lookup/person", {}, 400),  # a row lookup without its row
+        ("/lookup/person", {"_row": "x"}, 400),
+        ("/lookup/person", {"_row": "7"}, 400),  # a row that was not posted
+        ("/lookup/nosuch", {}, 404),
+        ("/lookup/..%2Fperson", {}, 404),
+        ("/rows/nosuch/add", {}, 404),
+        ("/rows/nosuch/remove", {"_row": "0"}, 404),
+        ("/attachments/nosuch", {}, 404),
+        ("/confirm", {"_draft": "x" * 5000}, 404),
+        ("/confirm", {"_draft": ""}, 404),
+    ],
+)
+def test_htmx_routes_reject_malformed(
+    unit_client: FlaskClient, app: Flask, path: str, data: dict[str, str], status: int
+) -> None:
+    token = csrf_token(unit_client.get(OPEN_URL))
+    response = unit_client.post(
+        OPEN_URL + path,
+        data={"employees-0-_row": "1", **data},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code == status
+    assert re.search(r"[\u4e00-\u9fff]", response.get_data(as_text=True))
+    assert checked_drafts(app) == 0
+
+
+def test_field_over_memory_limit(unit_client: FlaskClient, app: Flask) -> None:
+    status, text = post_large(
+        unit_client, employee(**{"employees-0-name": "x" * 600_000})
+    )
+    assert status == 413
+    assert "提交的内容过大" in text
+    assert checked_drafts(app) == 0

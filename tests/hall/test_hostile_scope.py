@@ -1,7 +1,7 @@
 """Identifiers in requests that point at another unit's or depositor's records.
 
-Unit A prepares and submits an application with an attachment; unit B, a depositor and
-a second depositor then try every identifier a request carries to reach it.
+Unit A prepares and submits an application with an attachment. Unit B and a depositor
+then try every identifier a request carries to reach it.
 """
 
 from __future__ import annotations
