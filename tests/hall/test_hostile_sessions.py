@@ -480,3 +480,28 @@ def test_session_of_other_unit_kept_apart(app: Flask, client: FlaskClient) -> No
     client.set_cookie("session", tampered)
     response = client.get("/unit/")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value", "message"),
+    [
+        ("/staff/login", "staff_id", "r" * 41, "工号最多40个字符"),
+        ("/staff/login", "staff_id", "review\x00er", "工号最多40个字符"),
+        ("/staff/login", "staff_id", "\u202ereviewer", "工号最多40个字符"),
+        ("/unit/login", "unit_account", "０２０１０００００１", "请输入单位账号"),
+        ("/unit/login", "unit_account", "1" * 21, "请输入单位账号"),
+        ("/person/login", "login_id", "４４０２０３１９８５０３０５０２１Ｘ", "请输入身份证号码"),
+        ("/person/login", "login_id", "0" * 21, "请输入身份证号码"),
+    ],
+)
+def test_login_ids_checked_before_lookup(
+    app: Flask, client: FlaskClient, url: str, field: str, value: str, message: str
+) -> None:
+    before = stored_state(app)
+    token = csrf_token(client.get(url))
+    response = client.post(
+        url, data={"csrf_token": token, field: value, "password": "x"}
+    )
+    assert response.status_code == 400
+    assert any(message in text for text in errors_of(response)), errors_of(response)
+    assert stored_state(app) == before
