@@ -481,3 +481,54 @@ def test_submitted_application_frozen(app: Flask, unit_a_records: UnitRecords) -
         else:
             assert item[2] == "draft"
     assert after["reviews"] == before["reviews"]
+
+
+def test_base_change_forged_read_only(unit_b: FlaskClient, app: Flask) -> None:
+    own = employees_of(app, UNIT_B)
+    token = csrf_token(unit_b.get(BASE_URL))
+    unit_b.post("/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"})
+    data: dict[str, Any] = {
+        "csrf_token": token,
+        "effective_month": "2027-01",
+        "_agree": "on",
+        "_sms_code": latest_sms_code(app),
+        "unit_ratio": "1",
+    }
+    for index, employee in enumerate(own):
+        data[f"employees-{index}-person_account"] = employee["person_account"]
+        data[f"employees-{index}-base"] = str(employee["base"])
+    data["employees-0-base"] = "8000"
+    data["employees-0-current_base"] = "1.00"
+    data["employees-0-name"] = "<b>冒名</b>"
+    data["employees-0-unit_deposit"] = "0.01"
+    data["wage_list"] = (io.BytesIO(PDF), "工资表.pdf")
+    response = unit_b.post(BASE_URL, data=data, content_type="multipart/form-data")
+    assert response.status_code == 200, errors_of(response)
+    with app.extensions["hall"].session_factory() as session:
+        draft = session.scalars(
+            select(Application).where(Application.data.is_not(None))
+        ).one()
+    (row,) = draft.data["employees"]
+    assert row["person_account"] == own[0]["person_account"]
+    assert row["name"] == own[0]["name"]
+    assert row["current_base"] == str(own[0]["base"])
+    assert row["base"] == "8000.00"
+    assert row["unit_deposit"] != "0.01"
+    assert draft.data["unit_ratio"] != "1"
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["U" + "9" * 5000, "U2026%00", "%2e%2e%2fstaff", "U20261204000001'--", "*"],
+)
+def test_odd_application_numbers(
+    unit_b: FlaskClient, unit_a_records: UnitRecords, number: str
+) -> None:
+    for url in (
+        f"/unit/applications/{number}",
+        f"/unit/applications/{number}/attachments/1",
+        f"/unit/drafts/{number}/attachments/1",
+    ):
+        response = unit_b.get(url)
+        assert response.status_code == 404, url
+        assert "未找到" in response.get_data(as_text=True)
