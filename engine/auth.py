@@ -234,7 +234,7 @@ def unit_login() -> Any:
         elif not code:
             errors["sms_code"] = "请输入短信验证码（点击“获取验证码”）"
         elif not (code.isascii() and code.isdigit() and len(code) == 6):
-            # Full-width digits pass isdigit() but never match; they cost no try.
+            # Full-width digits pass isdigit() but never match, so they use up no try.
             errors["sms_code"] = "短信验证码应为6位数字"
         elif not check_code(
             db(), current_app.secret_key, "unit", account, "login", code
