@@ -24,6 +24,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from connectors.base import Caller, NotFound
 from engine.app import current_hall, db
+from engine.fields import has_hidden_characters
 from engine.identifiers import mask_mobile
 from engine.sms import SmsThrottled, check_code, issue_code
 from engine.storage.models import (
@@ -44,6 +45,8 @@ MAX_FAILURES_PER_ADDRESS = 20
 # An absolute limit on a session, however active it is.
 MAX_SESSION_AGE = dt.timedelta(hours=8)
 LOGIN_FAILED = "账号或密码错误"
+# The length of LoginAccount.subject, which login attempts record.
+MAX_STAFF_ID_LENGTH = 40
 
 
 def hash_password(password: str) -> str:
@@ -69,6 +72,7 @@ def set_password(hall: str, subject: str, password: str) -> None:
         # opened with the old password, on this device and on any other.
         account.session_epoch += 1
     account.password_hash = hash_password(password)
+    account.password_changed_at = utcnow()
     db().commit()
 
 
@@ -213,7 +217,8 @@ def unit_login() -> Any:
         account = form["unit_account"]
         password = request.form.get("password", "")
         code = request.form.get("sms_code", "").strip()
-        if not account.isdigit() or len(account) > 20:
+        # Full-width digits pass isdigit() but name no account.
+        if not (account.isascii() and account.isdigit()) or len(account) > 20:
             errors["unit_account"] = "请输入单位账号（数字）"
         elif not password:
             errors["password"] = "请输入登录密码"
@@ -229,7 +234,7 @@ def unit_login() -> Any:
         elif not code:
             errors["sms_code"] = "请输入短信验证码（点击“获取验证码”）"
         elif not (code.isascii() and code.isdigit() and len(code) == 6):
-            # Full-width digits pass isdigit() but never match; they cost no try.
+            # Full-width digits pass isdigit() but never match, so they use up no try.
             errors["sms_code"] = "短信验证码应为6位数字"
         elif not check_code(
             db(), current_app.secret_key, "unit", account, "login", code
@@ -279,7 +284,12 @@ def person_login() -> Any:
     if request.method == "POST":
         login_id = form["login_id"]
         password = request.form.get("password", "")
-        if not login_id or len(login_id) > 20 or not login_id[:-1].isdigit():
+        if (
+            not login_id
+            or len(login_id) > 20
+            or not login_id.isascii()
+            or not login_id[:-1].isdigit()
+        ):
             errors["login_id"] = "请输入身份证号码或个人公积金账号"
         elif not password:
             errors["password"] = "请输入登录密码"
@@ -317,7 +327,9 @@ def staff_login() -> Any:
     if request.method == "POST":
         staff_id = form["staff_id"]
         password = request.form.get("password", "")
-        if throttled("staff", staff_id):
+        if len(staff_id) > MAX_STAFF_ID_LENGTH or has_hidden_characters(staff_id):
+            errors["staff_id"] = f"工号最多{MAX_STAFF_ID_LENGTH}个字符，且不能包含控制字符"
+        elif throttled("staff", staff_id):
             errors["_form"] = "登录失败次数过多，请15分钟后再试"
         elif not staff_id or not _password_ok("staff", staff_id, password):
             _record_attempt("staff", staff_id or "-", False)
@@ -360,8 +372,11 @@ def send_service_code() -> Any:
     ):
         abort(401)
     purpose = request.form.get("purpose", "")
-    if purpose not in current_hall().services:
-        abort(400)
+    service = current_hall().services.get(purpose)
+    # Codes go out only for the caller's own services that verify by SMS, so naming
+    # other services sends no extra messages to the registered mobile.
+    if service is None or service.hall != caller.hall or service.verification != "sms":
+        abort(400, description="该业务不需要短信验证码")
     mobile = registered_mobile(caller)
     subject = caller.unit_account if caller.hall == "unit" else caller.person_account
     try:

@@ -45,6 +45,7 @@ MESSAGES = {
     "date": "{label}应为日期，格式为 YYYY-MM-DD，例如 2026-01-31",
     "month": "{label}应为月份，格式为 YYYY-MM，例如 2026-01",
     "not-future": "{label}不能晚于今天",
+    "year": "{label}的年份应在{min_year}至{max_year}之间",
     "range-order": "{label}的开始不能晚于结束",
     "range-missing": "请填写{label}的开始和结束",
     "max-months": "{label}最长为{max_months}个月",
@@ -71,8 +72,11 @@ DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
 MAX_INTEGER_DIGITS = 15
 # Digits with optional thousands separators in groups of three, then decimals.
 _DECIMAL_TEXT = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+# Dates and months must fall within these years. Other years are typing mistakes, and
+# a query that adds a month or a day to the end of year 9999 would overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2199
 # Line breaks and tabs are allowed in a textarea only.
-_TEXTAREA_CONTROLS = frozenset("\n\r\t")
+TEXTAREA_CONTROLS = frozenset("\n\r\t")
 TRUE_WORDS = {"on", "1", "true", "y", "yes"}
 
 
@@ -129,8 +133,8 @@ def _text(field: Field, raw: Any) -> str:
     limit = field.checks.get("max-length", DEFAULT_MAX_LENGTH.get(field.type, 100))
     if len(text) > limit:
         raise Invalid("max-length", max_length=limit)
-    allowed = _TEXTAREA_CONTROLS if field.type == "textarea" else frozenset()
-    if any(_hidden_character(char) and char not in allowed for char in text):
+    allowed = TEXTAREA_CONTROLS if field.type == "textarea" else frozenset()
+    if has_hidden_characters(text, allowed):
         raise Invalid("characters")
     minimum = field.checks.get("min-length")
     if minimum is not None and len(text) < minimum:
@@ -139,6 +143,11 @@ def _text(field: Field, raw: Any) -> str:
     if pattern and not re.fullmatch(pattern, text):
         raise Invalid("pattern")
     return text
+
+
+def has_hidden_characters(text: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """Tell whether text contains a control or invisible character outside `allowed`."""
+    return any(_hidden_character(char) and char not in allowed for char in text)
 
 
 def _hidden_character(char: str) -> bool:
@@ -198,6 +207,8 @@ def _date(field: Field, raw: Any) -> dt.date:
         value = None
     if value is None:
         raise Invalid("date")
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise Invalid("year", min_year=MIN_YEAR, max_year=MAX_YEAR)
     if field.checks.get("not-future") and value > dt.date.today():
         raise Invalid("not-future")
     return value
@@ -206,8 +217,10 @@ def _date(field: Field, raw: Any) -> dt.date:
 def _month(field: Field, raw: Any) -> str:
     text = str(raw).strip()
     match = re.fullmatch(r"([0-9]{4})-([0-9]{2})", text)
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+    if not match or not 1 <= int(match.group(2)) <= 12:
         raise Invalid("month")
+    if not MIN_YEAR <= int(match.group(1)) <= MAX_YEAR:
+        raise Invalid("year", min_year=MIN_YEAR, max_year=MAX_YEAR)
     return text
 
 

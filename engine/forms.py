@@ -589,6 +589,22 @@ def _read_input(spec_field: Field, form: Mapping[str, Any], name: str) -> Any:
     return value if isinstance(value, str) else str(value)
 
 
+def form_inputs(service: Service, form: Mapping[str, Any]) -> dict[str, str]:
+    """Return the posted inputs the form reads, to store with a draft; drop the rest."""
+    names = {name for item in service.fields for name in item.input_names}
+    columns = {
+        table.name: {item.name for item in table.fields} | {ROW_MARKER}
+        for table in service.rows
+    }
+    inputs = {}
+    for key in form:
+        match = ROW_INPUT.match(key)
+        in_row = match is not None and match["field"] in columns.get(match["table"], ())
+        if key in names or in_row:
+            inputs[key] = str(form.get(key, ""))
+    return inputs
+
+
 def _group_rows(
     service: Service, form: Mapping[str, Any]
 ) -> dict[str, dict[int, dict[str, Any]]]:

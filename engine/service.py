@@ -191,7 +191,7 @@ class Service:
 
         Every cell is an input, read-only ones included, and each row adds its row
         marker. One row more than the maximum is counted, so that the form runtime
-        sees it and names the limit. Each uploaded file is a part of its own.
+        reads it and reports the limit. Each uploaded file is a part of its own.
         """
         parts = sum(len(item.input_names) for item in self.fields)
         for table in self.rows:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from connectors.base import CoreError
 from engine.app import current_hall, db
 from engine.auth import login_required
+from engine.fields import TEXTAREA_CONTROLS, has_hidden_characters
 from engine.records import STATUS_LABELS
 from engine.storage.models import Application, AuditEntry
 from engine.views import send_attachment
@@ -27,6 +28,8 @@ from engine.views import send_attachment
 log = logging.getLogger(__name__)
 
 staff = Blueprint("staff", __name__, url_prefix="/staff")
+
+MAX_COMMENT_LENGTH = 500
 
 
 def _application(number: str) -> Application:
@@ -67,11 +70,12 @@ def review(number: str) -> Any:
 def decide(number: str) -> Any:
     application = _application(number)
     decision = request.form.get("decision")
-    comment = request.form.get("comment", "").strip()[:500]
+    comment = request.form.get("comment", "").strip()
     reviewer = session.get("staff_id", "")
     core = current_hall().core
-    if decision == "return" and not comment:
-        flash("退回时请填写退回原因")
+    problem = _comment_problem(decision, comment)
+    if problem:
+        flash(problem)
         return redirect(url_for("staff.review", number=number))
     try:
         if decision == "approve":
@@ -95,6 +99,16 @@ def decide(number: str) -> Any:
     db().commit()
     flash(f"申报 {number} 已{'审核通过' if decision == 'approve' else '退回'}")
     return redirect(url_for("staff.queue"))
+
+
+def _comment_problem(decision: str | None, comment: str) -> str | None:
+    if decision == "return" and not comment:
+        return "退回时请填写退回原因"
+    if len(comment) > MAX_COMMENT_LENGTH:
+        return f"审核意见最多{MAX_COMMENT_LENGTH}个字符"
+    if has_hidden_characters(comment, TEXTAREA_CONTROLS):
+        return "审核意见不能包含控制字符或不可见字符（如零宽空格、文字方向控制符）"
+    return None
 
 
 @staff.get("/reviews/<number>/attachments/<int:attachment_id>")

@@ -25,7 +25,7 @@ from engine import submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
-from engine.forms import FormRuntime, FormState
+from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
@@ -43,19 +43,6 @@ from renderers.exports import export_csv, export_xlsx
 log = logging.getLogger(__name__)
 
 halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
-
-# Form keys the engine itself uses; they are never stored as service data.
-ENGINE_KEYS = {
-    "csrf_token",
-    "_action",
-    "_draft",
-    "_row",
-    "_agree",
-    "_sms_code",
-    "page",
-    "sort",
-    "dir",
-}
 
 
 def _service(hall: str, service_id: str) -> Service:
@@ -222,10 +209,6 @@ def export(hall: str, service_id: str, format: str) -> Any:
 # Applying ----------------------------------------------------------------------------
 
 
-def _form_values(form: MultiDict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in form.items() if key not in ENGINE_KEYS}
-
-
 def _apply_post(service: Service) -> Any:
     runtime = _runtime(service)
     caller = _caller()
@@ -278,7 +261,7 @@ def _apply_post(service: Service) -> Any:
         )
 
     draft = draft or submission.open_draft(session, service, caller)
-    draft.form_values = _form_values(request.form)
+    draft.form_values = form_inputs(service, request.form)
     draft.data = data
     session.commit()
     return render_template(
@@ -456,9 +439,11 @@ def add_row(hall: str, service_id: str, table_name: str) -> Any:
     service = _service(hall, service_id)
     if table_name not in {table.name for table in service.rows}:
         abort(404)
+    table = service.table(table_name)
+    if not table.editable:
+        abort(400, description=f"{table.label}的行由核心系统列出，不能手工添加")
     runtime = _runtime(service)
     state = runtime.from_input(request.form, run_triggers=False)
-    table = service.table(table_name)
     row = runtime.add_row(state, table_name)
     if row is None:
         return render_template(

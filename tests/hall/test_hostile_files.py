@@ -121,7 +121,7 @@ def test_upload_name_sanitised(
     assert item.original_name.strip(".") != ""
     if shown is not None:
         # Werkzeug reads a backslash in the quoted file name as an escape, so a
-        # Windows path arrives without its separators; it must still end in the name.
+        # Windows path arrives without its separators. It must still end in the name.
         assert item.original_name.endswith(shown)
     else:
         assert item.original_name == "未命名文件"

@@ -1,7 +1,7 @@
 """Identifiers in requests that point at another unit's or depositor's records.
 
-Unit A prepares and submits an application with an attachment; unit B, a depositor and
-a second depositor then try every identifier a request carries to reach it.
+Unit A prepares and submits an application with an attachment. Unit B and a depositor
+then try every identifier a request carries to reach it.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class UnitRecords:
     attachment_id: int
     draft_token: str
     draft_attachment_id: int
+    owner: FlaskClient
 
 
 def open_form(name: str = SECRET_NAME) -> dict[str, Any]:
@@ -108,6 +109,7 @@ def unit_a_records(app: Flask) -> UnitRecords:
             attachment_id=submitted.attachments[0].id,
             draft_token=second_token,
             draft_attachment_id=draft.attachments[0].id,
+            owner=owner,
         )
 
 
@@ -436,3 +438,97 @@ def test_depositor_params_do_not_widen(client: FlaskClient, app: Flask) -> None:
     page = parse(trial)
     assert page.find(id="f-balance")["value"] != "99999999.00"
     assert page.find(id="f-age")["value"] != "20"
+
+
+def test_submitted_application_frozen(app: Flask, unit_a_records: UnitRecords) -> None:
+    """The owner's own draft token, once confirmed, changes nothing any more."""
+    owner = unit_a_records.owner
+    with app.extensions["hall"].session_factory() as session:
+        submitted = session.scalars(
+            select(Application).where(Application.number == unit_a_records.number)
+        ).one()
+        token = submitted.draft_token
+    before = snapshot(app)
+    csrf = csrf_token(owner.get(OPEN_URL))
+    owner.post(
+        f"{OPEN_URL}/attachments/id_card",
+        data={
+            "csrf_token": csrf,
+            "_draft": token,
+            "_action": f"remove_attachment:{unit_a_records.attachment_id}",
+        },
+    )
+    owner.post(
+        OPEN_URL,
+        data={
+            "csrf_token": csrf,
+            "_draft": token,
+            **open_form("改过的名字"),
+            "id_card": (io.BytesIO(PNG), "后补.png"),
+        },
+        content_type="multipart/form-data",
+    )
+    again = owner.post(
+        f"{OPEN_URL}/confirm", data={"csrf_token": csrf, "_draft": token}
+    )
+    assert again.status_code == 302
+    assert again.headers["Location"].endswith(unit_a_records.number)
+    after = snapshot(app)
+    known = {item[0]: item for item in before["applications"]}
+    for item in after["applications"]:
+        if item[0] in known:
+            assert item == known[item[0]]
+        else:
+            assert item[2] == "draft"
+    assert after["reviews"] == before["reviews"]
+
+
+def test_base_change_forged_read_only(unit_b: FlaskClient, app: Flask) -> None:
+    own = employees_of(app, UNIT_B)
+    token = csrf_token(unit_b.get(BASE_URL))
+    unit_b.post("/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"})
+    data: dict[str, Any] = {
+        "csrf_token": token,
+        "effective_month": "2027-01",
+        "_agree": "on",
+        "_sms_code": latest_sms_code(app),
+        "unit_ratio": "1",
+    }
+    for index, employee in enumerate(own):
+        data[f"employees-{index}-person_account"] = employee["person_account"]
+        data[f"employees-{index}-base"] = str(employee["base"])
+    data["employees-0-base"] = "8000"
+    data["employees-0-current_base"] = "1.00"
+    data["employees-0-name"] = "<b>冒名</b>"
+    data["employees-0-unit_deposit"] = "0.01"
+    data["wage_list"] = (io.BytesIO(PDF), "工资表.pdf")
+    response = unit_b.post(BASE_URL, data=data, content_type="multipart/form-data")
+    assert response.status_code == 200, errors_of(response)
+    with app.extensions["hall"].session_factory() as session:
+        draft = session.scalars(
+            select(Application).where(Application.data.is_not(None))
+        ).one()
+    (row,) = draft.data["employees"]
+    assert row["person_account"] == own[0]["person_account"]
+    assert row["name"] == own[0]["name"]
+    assert row["current_base"] == str(own[0]["base"])
+    assert row["base"] == "8000.00"
+    assert row["unit_deposit"] != "0.01"
+    assert draft.data["unit_ratio"] != "1"
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["U" + "9" * 5000, "U2026%00", "%2e%2e%2fstaff", "U20261204000001'--", "*"],
+)
+def test_odd_application_numbers(
+    unit_b: FlaskClient, unit_a_records: UnitRecords, number: str
+) -> None:
+    for url in (
+        f"/unit/applications/{number}",
+        f"/unit/applications/{number}/attachments/1",
+        f"/unit/drafts/{number}/attachments/1",
+    ):
+        response = unit_b.get(url)
+        assert response.status_code == 404, url
+        assert "未找到" in response.get_data(as_text=True)

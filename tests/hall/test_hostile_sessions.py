@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from support import (
     UNIT_A,
     UNIT_B,
@@ -32,6 +32,7 @@ from engine.storage.models import (
     Application,
     Attachment,
     AuditEntry,
+    LoginAccount,
     LoginAttempt,
     SmsCode,
     SmsMessage,
@@ -110,7 +111,7 @@ def submitted_number(client: FlaskClient) -> str:
 
 
 def foreign_token(app: Flask) -> str:
-    """Return a valid CSRF token of somebody else's session."""
+    """Return a valid CSRF token of another client's session."""
     other = app.test_client()
     return csrf_token(other.get("/unit/login"))
 
@@ -439,3 +440,68 @@ def test_forwarded_header_does_not_reset_address_lock(
     assert response.status_code == 400
     assert errors_of(response) == [LOCKED]
     assert _sms_sent(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("hall", "subject"),
+    [("unit", UNIT_A), ("person", DEMO_ACCOUNT), ("staff", DEMO_STAFF_ID)],
+)
+def test_epoch_change_ends_sessions(
+    app: Flask, client: FlaskClient, hall: str, subject: str
+) -> None:
+    home = {"unit": "/unit/", "person": "/person/", "staff": "/staff/reviews"}[hall]
+    if hall == "unit":
+        login_unit(client, app)
+    elif hall == "person":
+        login_person(client, DEMO_ID)
+    else:
+        login_staff(client)
+    assert client.get(home).status_code == 200
+    with app.extensions["hall"].session_factory() as session:
+        session.execute(
+            update(LoginAccount)
+            .where(LoginAccount.hall == hall, LoginAccount.subject == subject)
+            .values(session_epoch=LoginAccount.session_epoch + 1)
+        )
+        session.commit()
+    response = client.get(home, headers={"HX-Request": "true"})
+    assert response.status_code == 401
+    assert "/login" in response.headers["HX-Redirect"]
+    assert client.get(home).status_code == 302
+
+
+def test_session_of_other_unit_kept_apart(app: Flask, client: FlaskClient) -> None:
+    """Changing the unit account inside a valid cookie needs the secret key."""
+    login_unit(client, app, UNIT_A)
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    payload, _, signature = cookie.value.rpartition(".")
+    tampered = payload.replace("A", "B", 1) + "." + signature
+    client.set_cookie("session", tampered)
+    response = client.get("/unit/")
+    assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "value", "message"),
+    [
+        ("/staff/login", "staff_id", "r" * 41, "工号最多40个字符"),
+        ("/staff/login", "staff_id", "review\x00er", "工号最多40个字符"),
+        ("/staff/login", "staff_id", "\u202ereviewer", "工号最多40个字符"),
+        ("/unit/login", "unit_account", "０２０１０００００１", "请输入单位账号"),
+        ("/unit/login", "unit_account", "1" * 21, "请输入单位账号"),
+        ("/person/login", "login_id", "４４０２０３１９８５０３０５０２１Ｘ", "请输入身份证号码"),
+        ("/person/login", "login_id", "0" * 21, "请输入身份证号码"),
+    ],
+)
+def test_login_ids_checked_before_lookup(
+    app: Flask, client: FlaskClient, url: str, field: str, value: str, message: str
+) -> None:
+    before = stored_state(app)
+    token = csrf_token(client.get(url))
+    response = client.post(
+        url, data={"csrf_token": token, field: value, "password": "x"}
+    )
+    assert response.status_code == 400
+    assert any(message in text for text in errors_of(response)), errors_of(response)
+    assert stored_state(app) == before
