@@ -137,7 +137,9 @@ class DeliveryWorker:
             or_(Delivery.lease_expires_at.is_(None), Delivery.lease_expires_at < now),
         )
 
-    def _take(self, session: Session, now: dt.datetime, delivery_id: int) -> Claim | None:
+    def _take(
+        self, session: Session, now: dt.datetime, delivery_id: int
+    ) -> Claim | None:
         """Set the lease if the row is still claimable; only one worker's update matches."""
         owner = f"{self.name}:{secrets.token_hex(6)}"
         taken = session.execute(
@@ -304,7 +306,7 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 done = self.run_once()
-            except Exception:  # noqa: BLE001 - a lost database connection is retried
+            except Exception:  # a lost database connection is retried
                 log.exception("delivery worker %s: pass failed", self.name)
                 done = 0
             if not done:
@@ -343,4 +345,3 @@ def _caller_of(application: Application) -> Caller:
         unit_account=application.unit_account,
         person_account=application.person_account,
     )
-
