@@ -1,7 +1,8 @@
 """The HTTP core: the core's operations as signed JSON requests to a configured URL.
 
 Each call is `POST {base_url}/operations/{operation}` with the body
-`{"caller": {...}, "params": {...}}` and returns `{"result": ...}`. Amounts, dates and
+`{"caller": {...}, "params": {...}}` and returns `{"result": ...}`;
+`GET {base_url}/operations` returns the operation names as the result. Amounts, dates and
 times travel as tagged objects (`{"$decimal": "12.30"}`, `{"$date": "2026-01-31"}`,
 `{"$datetime": "..."}`) so that both sides keep them exact. A rejection comes back as
 status 422 with `{"error": {"kind", "message", "field"}}`.
@@ -173,7 +174,7 @@ class HttpCore:
         """Return the core's operation names, asked from the core once."""
         if self._operations is None:
             listed = self._request("GET", "/operations", b"", "")
-            self._operations = set(listed["operations"])
+            self._operations = set(listed["result"])
         return set(self._operations)
 
     def call(

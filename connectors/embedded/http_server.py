@@ -77,7 +77,7 @@ class CoreHttpApp:
             log.warning("rejected a request to %s: %s", path, problem)
             return _error("401 Unauthorized", "signature", problem)
         if method == "GET" and environ.get("PATH_INFO") == "/operations":
-            return "200 OK", encode({"operations": sorted(self.core.operations())})
+            return "200 OK", encode({"result": sorted(self.core.operations())})
         if method != "POST" or not environ.get("PATH_INFO", "").startswith(PREFIX):
             return _error("404 Not Found", "not_found", f"no route for {method} {path}")
         operation = environ["PATH_INFO"][len(PREFIX) :]
