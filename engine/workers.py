@@ -26,6 +26,12 @@ class HallGunicorn(BaseApplication):  # type: ignore[misc]
     def load_config(self) -> None:
         for name, value in self.options.items():
             self.cfg.set(name, value)
+        # Further gunicorn settings come from GUNICORN_CMD_ARGS, as with the
+        # gunicorn command itself, and override the ones above.
+        parsed = self.cfg.parser().parse_args(self.cfg.get_cmd_args_from_env())
+        for name, value in vars(parsed).items():
+            if value is not None and name != "args":
+                self.cfg.set(name.lower(), value)
 
     def load(self) -> Any:
         from engine import create_app
@@ -49,6 +55,8 @@ def run_gunicorn(host: str, port: int, workers: int, delivery: bool) -> None:
         "worker_class": "gthread",
         "threads": 4,
         "accesslog": "-",
+        # The worker's process id in each line shows which worker served a request.
+        "access_log_format": '%(h)s pid=%(p)s "%(r)s" %(s)s %(b)s %(M)sms',
         "timeout": 60,
     }
     if delivery:
