@@ -46,7 +46,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_CLOCK_SKEW = 300
 
 
-# Wire format ---------------------------------------------------------------------------
+# Wire format ------------------------------------------------------------------------
 
 
 def _tagged(value: Any) -> Any:
@@ -98,7 +98,7 @@ def caller_from_wire(value: Any) -> Caller:
     return Caller(hall=value["hall"], **extra)
 
 
-# Signing -------------------------------------------------------------------------------
+# Signing ----------------------------------------------------------------------------
 
 
 def signature(
@@ -132,11 +132,12 @@ def signature_problem(
     return None
 
 
-# The connector -------------------------------------------------------------------------
+# The connector ----------------------------------------------------------------------
 
 
 class HttpCore:
-    """A core system reached over HTTP; every failure to get an answer is unavailable.
+    """A core system reached over HTTP; a call that gets no usable response raises
+    CoreUnavailable.
 
     `connect_timeout` bounds opening the connection and `read_timeout` each wait for
     response bytes, both in seconds. Operations whose params carry an
@@ -246,8 +247,13 @@ class HttpCore:
         if status == 404 and isinstance(error, dict):
             raise UnknownOperation(str(error.get("message", "")))
         if status in (401, 403):
-            log.error("the core refused the signature of %s %s", method, path)
-            raise CoreUnavailable(f"{method} {path}: the core refused the signature")
+            log.error(
+                "the core rejected the signature of %s %s; check HALL_CORE_SECRET "
+                "and the clocks of both machines",
+                method,
+                path,
+            )
+            raise CoreUnavailable(f"{method} {path}: the core rejected the signature")
         if status >= 500 or status == 200:
-            raise CoreUnavailable(f"{method} {path}: the core answered status {status}")
+            raise CoreUnavailable(f"{method} {path}: the core returned status {status}")
         raise CoreError(f"{method} {path}: unexpected status {status} from the core")

@@ -211,7 +211,7 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
 def deliver(
     once: bool, first_delay: float, max_delay: float, lease: float, idle_wait: float
 ) -> None:
-    """Deliver confirmed applications to the core, retrying until the core answers.
+    """Deliver confirmed applications to the core, retrying until the core responds.
 
     Several `hall deliver` processes may run at once, on one or several machines;
     each delivery is claimed by one of them at a time. SIGTERM or Ctrl-C stops the

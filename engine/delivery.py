@@ -2,9 +2,9 @@
 
 Confirming an application writes a `Delivery` row in the same transaction (the
 outbox). A `DeliveryWorker` claims due rows with a conditional update that sets a
-lease, so several workers on SQLite or PostgreSQL never hold the same row at once,
-calls the core with the application number as the idempotency key and records the
-attempt. An unavailable or failing core is retried with exponential backoff up to a
+lease, so several workers on SQLite or PostgreSQL never hold the same row at once.
+It calls the core with the application number as the idempotency key and records
+each attempt. An unavailable or failing core is retried with exponential backoff up to a
 maximum delay; a rejection ends the delivery and returns the application.
 """
 
@@ -81,7 +81,7 @@ def enqueue(session: Session, application: Application, operation: str) -> Deliv
 
 
 def worker_name() -> str:
-    """Return a name that tells this process apart in the attempts table."""
+    """Return the host and process id that name this worker in the attempts table."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 

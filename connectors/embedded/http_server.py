@@ -1,12 +1,12 @@
 """Serve the embedded core over HTTP in the format `connectors.http` speaks.
 
 `CoreHttpApp` is a WSGI application. It checks each request's signature, runs the
-operation on the wrapped connector and remembers the answer of every request that
-carried an `Idempotency-Key`: a repeated key gets the first answer again without
-running the operation, and a repeat that arrives while the first still runs waits for
+operation on the wrapped connector and stores the response of every request that
+carried an `Idempotency-Key`. A repeated key gets the stored response without running
+the operation again, and a repeat that arrives while the first still runs waits for
 it. `executions` counts how often each key really ran, which the tests read.
 
-NOTE: the remembered answers live in this process's memory, so a restarted server
+NOTE: the stored responses live in this process's memory, so a restarted server
 forgets them; the embedded core still ignores an application number it has queued.
 """
 

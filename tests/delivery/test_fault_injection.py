@@ -1,13 +1,13 @@
 """Deliver 1,000 applications through an unreliable core and lose or repeat none.
 
 The core runs over HTTP on a random loopback port behind a fault injector that
-answers 500 before or after running the operation and stalls past the hall's read
+returns 500 before or after running the operation and stalls past the hall's read
 timeout before or after running it. The server is also stopped twice so connections
-are refused. Applications are stored by a submitter process that delivers each one
-at once as the confirm view does; it is killed with SIGKILL between storing and
-delivering at fixed points. Two `hall deliver` processes retry everything else and
-are killed with SIGKILL in turn while they work.
-"""
+are refused. Two submitter processes, each storing half of the applications, deliver
+each one at once as the confirm view does; at fixed points a submitter is killed
+with SIGKILL between storing an application and delivering it, and restarted. Two
+`hall deliver` processes retry everything else and are killed with SIGKILL in turn
+while they work."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ class FaultInjector:
         if fault == "stall before":
             time.sleep(STALL)
         if fault in ("500 after", "stall after"):
-            # The operation runs and its answer is lost on the way back.
+            # The operation runs and its response is lost on the way back.
             self.inner(environ, lambda *args: None)
             if fault == "stall after":
                 time.sleep(STALL)
@@ -220,9 +220,10 @@ def databases(
 ) -> Iterator[tuple[str, str]]:
     """Return the URLs of the hall's and the core's copies of the seeded database.
 
-    SQLite copies go to a memory file system when the machine has one, because a
-    disk's fsync per commit (about 9 ms each on a shared test machine, five commits
-    per application) would make the run last minutes without testing more.
+    SQLite copies go to a memory file system when the machine has one. On a disk,
+    each commit waits for an fsync (about 9 ms measured on a shared 2-core test
+    machine, five commits per application), which makes the run minutes longer
+    without testing more.
     """
     shm = Path("/dev/shm")
     if test_databases.server is not None or not os.access(shm, os.W_OK):

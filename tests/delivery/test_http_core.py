@@ -144,7 +144,7 @@ def test_tampered_key_rejected(core_server: CoreServer) -> None:
 
 def test_wrong_secret_is_unavailable(core_server: CoreServer) -> None:
     core = HttpCore(core_server.url, "another-secret")
-    with pytest.raises(CoreUnavailable, match="refused the signature"):
+    with pytest.raises(CoreUnavailable, match="rejected the signature"):
         core.call("unit.profile", UNIT, {})
 
 

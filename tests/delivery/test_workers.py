@@ -91,7 +91,7 @@ def wait_until_serving(url: str, server: subprocess.Popen[bytes]) -> None:
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    raise AssertionError(f"the hall did not answer at {url} within 30 s")
+    raise AssertionError(f"the hall did not respond at {url} within 30 s")
 
 
 def csrf(page: requests.Response) -> str:
