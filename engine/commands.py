@@ -226,10 +226,13 @@ def deliver(
     hall = _app().extensions["hall"]
     policy = RetryPolicy(first_delay=first_delay, max_delay=max_delay, lease=lease)
     worker = DeliveryWorker(hall.session_factory, hall.router, policy)
-    if once:
-        click.echo(f"{worker.run_once()} delivery attempts made")
-        return
-    stop = threading.Event()
-    for number in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(number, lambda *_: stop.set())
-    worker.run(stop, idle_wait)
+    try:
+        if once:
+            click.echo(f"{worker.run_once()} delivery attempts made")
+            return
+        stop = threading.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: stop.set())
+        worker.run(stop, idle_wait)
+    finally:
+        hall.session_factory.kw["bind"].dispose()
