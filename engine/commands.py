@@ -171,9 +171,9 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
     from werkzeug.serving import run_simple
 
     if delivery:
-        from engine.delivery import DeliveryWorker, start_background_worker
+        from engine.delivery import BackgroundDelivery, DeliveryWorker
 
-        start_background_worker(DeliveryWorker(hall.session_factory, hall.router))
+        BackgroundDelivery(DeliveryWorker(hall.session_factory, hall.router))
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
 

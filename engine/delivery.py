@@ -314,19 +314,23 @@ class DeliveryWorker:
         log.info("delivery worker %s stopped", self.name)
 
 
-def start_background_worker(
-    worker: DeliveryWorker, idle_wait: float = 1.0
-) -> threading.Event:
-    """Run `worker` in a daemon thread of this process; set the returned event to stop."""
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=worker.run,
-        args=(stop, idle_wait),
-        name="hall-delivery",
-        daemon=True,
-    )
-    thread.start()
-    return stop
+class BackgroundDelivery:
+    """A delivery worker running in a daemon thread of this process."""
+
+    def __init__(self, worker: DeliveryWorker, idle_wait: float = 1.0) -> None:
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(
+            target=worker.run,
+            args=(self.stop_event, idle_wait),
+            name="hall-delivery",
+            daemon=True,
+        )
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the current delivery and wait up to `timeout` seconds for it."""
+        self.stop_event.set()
+        self.thread.join(timeout)
 
 
 def delivery_payload(application: Application) -> dict[str, Any]:

@@ -40,10 +40,10 @@ class HallGunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def _start_delivery(worker: Any) -> None:
-    from engine.delivery import DeliveryWorker, start_background_worker
+    from engine.delivery import BackgroundDelivery, DeliveryWorker
 
     hall = worker.wsgi.extensions["hall"]
-    start_background_worker(DeliveryWorker(hall.session_factory, hall.router))
+    BackgroundDelivery(DeliveryWorker(hall.session_factory, hall.router))
     log.info("gunicorn worker %s delivers in a background thread", worker.pid)
 
 

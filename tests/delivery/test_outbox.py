@@ -6,6 +6,7 @@ import datetime as dt
 import io
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from connectors.base import Caller
 from connectors.embedded.http_server import CoreHttpApp
 from connectors.embedded.models import ReviewItem
 from engine import submission
-from engine.delivery import DeliveryWorker, RetryPolicy
+from engine.delivery import BackgroundDelivery, DeliveryWorker, RetryPolicy
 from engine.storage.models import Application, Delivery, DeliveryAttempt, utcnow
 
 FAST = RetryPolicy(first_delay=0.01, max_delay=0.05, lease=30)
@@ -92,6 +93,22 @@ def test_worker_delivers_over_http(
     assert review_items(core_sessions, number) == 1
     # A later pass finds nothing due.
     assert worker.run_once() == 0
+
+
+def test_background_worker_delivers(app: Flask, core_server: CoreServer) -> None:
+    account = unit_accounts(app)[0]
+    number = store_application(sessions_of(app), app, base_change(account, "8000"))
+    worker = DeliveryWorker(sessions_of(app), http_router(core_server.url), FAST)
+    background = BackgroundDelivery(worker, idle_wait=0.05)
+    try:
+        deadline = time.monotonic() + 20
+        while delivery_of(app, number).status == "pending":
+            assert time.monotonic() < deadline, "not delivered within 20 s"
+            time.sleep(0.05)
+    finally:
+        background.stop()
+    assert not background.thread.is_alive()
+    assert delivery_of(app, number).status == "delivered"
 
 
 def test_unavailable_core_retried_with_backoff(
