@@ -14,6 +14,8 @@ from delivery_support import SECRET, UNIT_A, CoreServer, free_port
 
 from connectors.base import Caller, CoreUnavailable, NotFound, Rejected
 from connectors.embedded.http_server import CoreHttpApp
+from connectors.router import routes_from_text
+from engine import create_app
 from connectors.http import (
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,
@@ -205,3 +207,44 @@ def test_server_error_is_unavailable() -> None:
 def test_bad_configuration_named(url: str, secret: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         HttpCore(url, secret)
+
+
+@pytest.mark.parametrize(
+    ("text", "routes"),
+    [
+        ("*=http", {"*": "http"}),
+        (" *=http , applications.*=hall ", {"*": "http", "applications.*": "hall"}),
+    ],
+)
+def test_routes_read_from_text(text: str, routes: dict[str, str]) -> None:
+    assert routes_from_text(text) == routes
+
+
+@pytest.mark.parametrize("text", ["*", "*=", "=http", "*=http,,"])
+def test_bad_route_named(text: str) -> None:
+    with pytest.raises(ValueError, match="is not pattern=connector"):
+        routes_from_text(text)
+
+
+def test_app_routes_to_http_core(
+    core_server: CoreServer, core_app: CoreHttpApp, database_url: str, tmp_path: Any
+) -> None:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+            "HALL_CORE_URL": core_server.url,
+            "HALL_CORE_SECRET": SECRET,
+            "HALL_ROUTES": {"*": "http", "applications.*": "hall"},
+        }
+    )
+    try:
+        router = app.extensions["hall"].router
+        assert isinstance(router.connector_for("unit.profile"), HttpCore)
+        assert router.call("unit.profile", UNIT, {}) == core_app.core.call(
+            "unit.profile", UNIT, {}
+        )
+        assert not isinstance(router.connector_for("applications.list"), HttpCore)
+    finally:
+        app.extensions["hall"].session_factory.kw["bind"].dispose()
