@@ -45,7 +45,7 @@ TOTAL = 1000
 # Indexes after whose storing a submitter is killed, two in each half.
 PAUSE_POINTS = (150, 400, 650, 900)
 # A delivery worker is killed each time this many more applications are stored.
-KILL_EVERY = 150
+KILL_EVERY = 200
 READ_TIMEOUT = 0.3
 STALL = 0.7
 # Share of requests per fault; the rest pass through untouched.
@@ -163,7 +163,7 @@ class Run:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         command = [str(HALL), "deliver", "--first-delay", "0.05", "--max-delay", "0.4"]
-        command += ["--lease", "2", "--idle-wait", "0.05"]
+        command += ["--lease", "2", "--idle-wait", "0.1"]
         return subprocess.Popen(
             command,
             env=self.environment,
