@@ -294,7 +294,11 @@ class DeliveryWorker:
             done += len(claims)
 
     def deliver_now(self, key: str) -> str | None:
-        """Try the delivery of one application at once; None if another worker has it."""
+        """Try the delivery of one application at once; None if another worker has it.
+
+        NOTE: the caller waits up to the connector's connect and read timeouts when
+        the core hangs, which is what the confirm page does before it redirects.
+        """
         claims = self.claim(1, key=key)
         if not claims:
             return None
