@@ -49,3 +49,34 @@ class ConnectorRouter:
         connector = self.connector_for(operation)
         log.debug("calling %s for %s", operation, caller.hall)
         return connector.call(operation, caller, params)
+
+
+def routes_from_text(text: str) -> dict[str, str]:
+    """Read routes written as `pattern=connector` pairs separated by commas."""
+    routes = {}
+    for part in text.split(","):
+        pattern, _, name = part.strip().partition("=")
+        if not pattern.strip() or not name.strip():
+            raise ValueError(
+                f"HALL_ROUTES entry {part.strip()!r} is not pattern=connector; "
+                "write for example '*=http,applications.*=hall'"
+            )
+        routes[pattern.strip()] = name.strip()
+    return routes
+
+
+def configured_connectors(config: Mapping[str, Any]) -> dict[str, Connector]:
+    """Build the connectors that settings add: `http` when HALL_CORE_URL is set."""
+    from connectors.http import HttpCore
+
+    url = config.get("HALL_CORE_URL")
+    if not url:
+        return {}
+    return {
+        "http": HttpCore(
+            url,
+            config.get("HALL_CORE_SECRET") or "",
+            connect_timeout=float(config.get("HALL_CORE_CONNECT_TIMEOUT", 3)),
+            read_timeout=float(config.get("HALL_CORE_READ_TIMEOUT", 10)),
+        )
+    }

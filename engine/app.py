@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,11 @@ from flask import Flask, g
 from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.router import ConnectorRouter
+from connectors.router import (
+    ConnectorRouter,
+    configured_connectors,
+    routes_from_text,
+)
 from engine.errors import register_error_pages
 from engine.policy import Policy
 from engine.service import Service, build_service
@@ -65,7 +70,13 @@ def default_config(instance: Path) -> dict[str, Any]:
             os.environ.get("HALL_ATTACHMENTS_DIR", instance / "attachments")
         ),
         "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
-        "HALL_ROUTES": {"*": "embedded", "applications.*": "hall"},
+        "HALL_ROUTES": routes_from_text(
+            os.environ.get("HALL_ROUTES", "*=embedded,applications.*=hall")
+        ),
+        "HALL_CORE_URL": os.environ.get("HALL_CORE_URL", ""),
+        "HALL_CORE_SECRET": os.environ.get("HALL_CORE_SECRET", ""),
+        "HALL_CORE_CONNECT_TIMEOUT": os.environ.get("HALL_CORE_CONNECT_TIMEOUT", "3"),
+        "HALL_CORE_READ_TIMEOUT": os.environ.get("HALL_CORE_READ_TIMEOUT", "10"),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -125,10 +136,22 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
 def _secret(instance: Path) -> str:
     """Keep one random secret per instance folder, so sessions survive a restart."""
     path = instance / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    try:
+        # Exclusive creation: of several workers starting at once, one writes the key
+        # and the others read it, so all of them sign sessions alike.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(secrets.token_hex(32))
+    for _ in range(50):
+        secret = path.read_text(encoding="utf-8").strip()
+        if secret:
+            return secret
+        # Another worker created the file and is still writing the key.
+        time.sleep(0.02)
+    raise RuntimeError(f"the secret key file {path} is empty; delete it and restart")
 
 
 def _build_hall(app: Flask) -> Hall:
@@ -143,9 +166,9 @@ def _build_hall(app: Flask) -> Hall:
     session_factory = make_session_factory(engine)
     core = EmbeddedCore(session_factory, policy)
     records = ApplicationRecords(session_factory)
-    router = ConnectorRouter(
-        {"embedded": core, "hall": records}, app.config["HALL_ROUTES"]
-    )
+    connectors = {"embedded": core, "hall": records}
+    connectors.update(configured_connectors(app.config))
+    router = ConnectorRouter(connectors, app.config["HALL_ROUTES"])
     known = core.operations() | records.operations()
     specs, errors = load_specs(
         spec_paths(specs_dir), policy_names=policy.names(), known_operations=known

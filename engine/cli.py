@@ -137,11 +137,12 @@ main.add_command(specs_group)
 
 
 def _add_run_commands() -> None:
-    from engine.commands import db_group, demo_group, serve
+    from engine.commands import db_group, deliver, demo_group, serve
 
     main.add_command(db_group)
     main.add_command(demo_group)
     main.add_command(serve)
+    main.add_command(deliver)
 
 
 _add_run_commands()

@@ -1,4 +1,4 @@
-"""The `hall db`, `hall demo` and `hall serve` commands."""
+"""The `hall db`, `hall demo`, `hall serve` and `hall deliver` commands."""
 
 from __future__ import annotations
 
@@ -126,6 +126,12 @@ def demo_logins_text(session: Session) -> str:
     return "\n".join(lines)
 
 
+def _log_to_stderr() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 @click.command("serve")
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
@@ -133,16 +139,100 @@ def demo_logins_text(session: Session) -> str:
 @click.option(
     "--port", default=5000, show_default=True, type=int, help="TCP port to listen on."
 )
-def serve(host: str, port: int) -> None:
-    """Serve the hall with the development server (threads, one process)."""
-    from werkzeug.serving import run_simple
-
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Run gunicorn with this many worker processes instead of the "
+    "development server.",
+)
+@click.option(
+    "--delivery/--no-delivery",
+    default=True,
+    show_default=True,
+    help="Also deliver confirmed applications to the core from a background thread "
+    "of each process; turn off when separate `hall deliver` processes run.",
+)
+def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
+    """Serve the hall: the development server (threads, one process) or gunicorn."""
+    _log_to_stderr()
     app = _app()
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
         click.echo(demo_logins_text(session))
     click.echo(f"The hall is at http://{host}:{port}/")
+    if workers is not None:
+        from engine.workers import run_gunicorn
+
+        hall.session_factory.kw["bind"].dispose()
+        run_gunicorn(host, port, workers, delivery)
+        return
+
+    from werkzeug.serving import run_simple
+
+    if delivery:
+        from engine.delivery import BackgroundDelivery, DeliveryWorker
+
+        BackgroundDelivery(DeliveryWorker(hall.session_factory, hall.router))
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="Make one pass over the due deliveries.")
+@click.option(
+    "--first-delay",
+    default=2.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds to wait after the first failed attempt; doubled after each one.",
+)
+@click.option(
+    "--max-delay",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Maximum seconds between two attempts of one delivery.",
+)
+@click.option(
+    "--lease",
+    default=120.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds a claimed delivery stays with this worker before another may "
+    "take it over; keep it above the core's connect and read timeouts together.",
+)
+@click.option(
+    "--idle-wait",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0.01),
+    help="Seconds to sleep when nothing is due.",
+)
+def deliver(
+    once: bool, first_delay: float, max_delay: float, lease: float, idle_wait: float
+) -> None:
+    """Deliver confirmed applications to the core, retrying until the core responds.
+
+    Several `hall deliver` processes may run at once, on one or several machines;
+    each delivery is claimed by one of them at a time. SIGTERM or Ctrl-C stops the
+    loop after the current delivery.
+    """
+    import signal
+    import threading
+
+    from engine.delivery import DeliveryWorker, RetryPolicy
+
+    _log_to_stderr()
+    hall = _app().extensions["hall"]
+    policy = RetryPolicy(first_delay=first_delay, max_delay=max_delay, lease=lease)
+    worker = DeliveryWorker(hall.session_factory, hall.router, policy)
+    try:
+        if once:
+            click.echo(f"{worker.run_once()} delivery attempts made")
+            return
+        stop = threading.Event()
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, lambda *_: stop.set())
+        worker.run(stop, idle_wait)
+    finally:
+        hall.session_factory.kw["bind"].dispose()

@@ -1,4 +1,4 @@
-"""Applications: drafts with attachments, confirmation, delivery to the core, decisions."""
+"""Applications: drafts with attachments, confirmation into the outbox, decisions."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.datastructures import FileStorage
 
-from connectors.base import Caller, CoreError, Rejected
-from connectors.router import ConnectorRouter
+from connectors.base import Caller
+from engine import delivery
 from engine.attachments import AttachmentInvalid, check_upload, store, stored_path
 from engine.service import Service
 from engine.storage.models import Application, Attachment, AuditEntry, utcnow
@@ -127,58 +127,46 @@ def missing_attachments(service: Service, draft: Application | None) -> dict[str
 
 
 def confirm(
-    session: Session, draft: Application, caller: Caller, address: str
-) -> Application:
-    """Turn a checked draft into a submitted application with a number, exactly once."""
+    session: Session,
+    draft: Application,
+    caller: Caller,
+    address: str,
+    operation: str | None,
+) -> Application | None:
+    """Turn a checked draft into a submitted application with a number, exactly once.
+
+    The application and its delivery to `operation` are committed together. The
+    status changes by a conditional update, so of two confirmations of one draft (a
+    double click) only the first matches; the second returns None.
+    """
     prefix = "U" if caller.hall == "unit" else "P"
     now = utcnow()
-    draft.number = f"{prefix}{now:%Y%m%d}{draft.id:06d}"
-    draft.status = "submitted"
-    draft.submitted_at = now
+    number = f"{prefix}{now:%Y%m%d}{draft.id:06d}"
+    changed = session.execute(
+        update(Application)
+        .where(Application.id == draft.id, Application.status == "draft")
+        .values(number=number, status="submitted", submitted_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        session.rollback()
+        return None
+    session.refresh(draft)
+    if operation:
+        delivery.enqueue(session, draft, operation)
     session.add(
         AuditEntry(
             hall=caller.hall,
             actor=(caller.unit_account or caller.person_account or ""),
             action="submit",
-            application_number=draft.number,
+            application_number=number,
             address=address,
             detail={"service": draft.service_id, "attachments": len(draft.attachments)},
         )
     )
     session.commit()
-    log.info("application %s submitted for %s", draft.number, draft.service_id)
+    log.info("application %s submitted for %s", number, draft.service_id)
     return draft
-
-
-def deliver(
-    session: Session,
-    router: ConnectorRouter,
-    service: Service,
-    application: Application,
-    caller: Caller,
-    data: dict[str, Any],
-) -> None:
-    """Hand a submitted application to the core; the core ignores a repeated number."""
-    payload = {"application_number": application.number, **data}
-    payload["attachments"] = [
-        {"kind": item.kind, "name": item.original_name, "sha256": item.sha256}
-        for item in application.attachments
-    ]
-    application.delivery_attempts += 1
-    try:
-        router.call(service.submit_operation or "", caller, payload)
-    except Rejected as error:
-        application.status = "returned"
-        application.comment = error.message
-        log.info("application %s rejected by the core", application.number)
-    except CoreError as error:
-        # TODO: no background worker retries a failed delivery yet; the application
-        # stays submitted with its error recorded.
-        application.delivery_error = str(error)[:500]
-        log.error("delivery of %s failed: %s", application.number, error)
-    else:
-        application.delivered_at = utcnow()
-    session.commit()
 
 
 def record_decision(

@@ -25,6 +25,7 @@ from engine import submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
+from engine.delivery import DeliveryWorker
 from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
@@ -375,9 +376,17 @@ def confirm(hall: str, service_id: str) -> Any:
     if missing:
         state = _runtime(service).from_input(MultiDict(draft.form_values))
         return _render(service, state, 400, draft=draft, attachment_errors=missing)
-    application = submission.confirm(session, draft, caller, request.remote_addr or "")
-    submission.deliver(
-        session, current_hall().router, service, application, caller, draft.data
+    application = submission.confirm(
+        session, draft, caller, request.remote_addr or "", service.submit_operation
+    )
+    if application is None or application.number is None:
+        # Another click confirmed the same draft first and created the application.
+        return confirm(hall, service_id)
+    # One immediate try, so the application reaches the review queue at once when the
+    # core is up; otherwise the delivery worker retries it.
+    hall_state = current_hall()
+    DeliveryWorker(hall_state.session_factory, hall_state.router).deliver_now(
+        application.number
     )
     flash(f"提交成功，申报编号 {application.number}")
     return redirect(url_for("halls.application", hall=hall, number=application.number))

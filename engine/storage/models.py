@@ -1,4 +1,4 @@
-"""Tables of the hall: applications, attachments, audit log, logins and SMS codes."""
+"""Tables of the hall: applications, deliveries, attachments, audit, logins, SMS codes."""
 
 from __future__ import annotations
 
@@ -51,6 +51,51 @@ class Application(HallBase):
     __table_args__ = (
         Index("ix_application_status_submitted", "status", "submitted_at"),
     )
+
+
+class Delivery(HallBase):
+    """An application waiting in the outbox for the core, or the outcome of its delivery.
+
+    It is written in the transaction that confirms the application. A worker claims it
+    by setting `lease_owner` and `lease_expires_at` in one conditional update; a lease
+    that expires without an outcome (the worker died) lets another worker claim it.
+    """
+
+    __tablename__ = "delivery"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("application.id"), unique=True
+    )
+    # The application number, sent to the core as the idempotency key.
+    idempotency_key: Mapped[str] = mapped_column(String(20), unique=True)
+    operation: Mapped[str] = mapped_column(String(60))
+    # pending, delivered, rejected
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+
+    __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
+
+
+class DeliveryAttempt(HallBase):
+    """One try to hand an application to the core, with how it ended."""
+
+    __tablename__ = "delivery_attempt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id"), index=True)
+    worker: Mapped[str] = mapped_column(String(80))
+    started_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    # delivered, rejected, unavailable, failed; empty while the attempt runs
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class Attachment(HallBase):
