@@ -12,7 +12,7 @@ import yaml
 
 import engine
 from engine.policy import Policy
-from engine.spec_check import load_specs, spec_paths
+from engine.spec_check import check_specs, load_specs, spec_paths
 
 
 @click.group()
@@ -43,6 +43,16 @@ def _policy_names(directory: Path) -> set[str]:
             f"failed to read the policy figures from {path}: {error}; "
             "set HALL_SPECS_DIR to the folder that contains policy.yaml"
         ) from None
+
+
+def known_operations() -> set[str]:
+    """Return the connector operations of the embedded core and the hall's records."""
+    from sqlalchemy.orm import sessionmaker
+
+    from connectors.embedded.operations import OPERATIONS
+    from engine.records import ApplicationRecords
+
+    return set(OPERATIONS) | ApplicationRecords(sessionmaker()).operations()
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[Path]:
@@ -76,17 +86,29 @@ def specs_group() -> None:
 def specs_check(context: click.Context, paths: tuple[Path, ...]) -> None:
     """Check the spec files and folders given, or every spec when no PATH is given.
 
-    Prints each error as file:line:column: path: message, then a summary line.
-    Exits with status 1 when any spec has an error.
+    Prints each error as file:line:column: path: message [CODE], then the warnings
+    under a heading of their own, then a summary line. Connector operations are
+    checked against the embedded core. Exits with status 1 when any spec has an
+    error; warnings alone do not change the status.
     """
     directory = specs_dir()
     files = _spec_files(paths) if paths else spec_paths(directory)
-    _, errors = load_specs(files, policy_names=_policy_names(directory))
-    for error in errors:
+    report = check_specs(
+        files,
+        policy_names=_policy_names(directory),
+        known_operations=known_operations(),
+    )
+    for error in report.errors:
         click.echo(str(error))
-    found = _count(len(errors), "error") if errors else "no errors"
+    if report.warnings:
+        click.echo("warnings (the specs still load):")
+        for warning in report.warnings:
+            click.echo(str(warning))
+    found = _count(len(report.errors), "error") if report.errors else "no errors"
+    if report.warnings:
+        found += f", {_count(len(report.warnings), 'warning')}"
     click.echo(f"checked {_count(len(files), 'spec')}: {found}")
-    context.exit(1 if errors else 0)
+    context.exit(1 if report.errors else 0)
 
 
 @specs_group.command("list")
