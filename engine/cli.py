@@ -143,6 +143,67 @@ def specs_list(context: click.Context, as_json: bool) -> None:
     context.exit(1 if errors else 0)
 
 
+@specs_group.command("new")
+@click.argument("spec_id", metavar="ID")
+@click.option(
+    "--hall",
+    type=click.Choice(["unit", "person"]),
+    required=True,
+    help="The hall whose menu lists the service.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["query", "apply", "calc", "print"]),
+    required=True,
+    help="query lists records, apply sends an application, calc works out figures, "
+    "print issues a document.",
+)
+@click.option("--title", help="The menu title; the default is 新业务 and the id.")
+@click.pass_context
+def specs_new(
+    context: click.Context, spec_id: str, hall: str, kind: str, title: str | None
+) -> None:
+    """Write a commented starting spec ID.yaml into the hall's folder and check it.
+
+    The spec passes `hall specs check` as written; edit it from there. An existing
+    file is never overwritten.
+    """
+    from engine import spec_check
+    from engine.spec_scaffold import (
+        PRINT_TEMPLATE,
+        ScaffoldError,
+        next_menu_order,
+        starting_spec,
+    )
+
+    directory = specs_dir()
+    folder = directory / hall
+    path = folder / f"{spec_id}.yaml"
+    if path.exists():
+        raise click.ClickException(
+            f"{path} already exists; choose another id or edit that file"
+        )
+    try:
+        text = starting_spec(
+            spec_id,
+            hall,
+            kind,
+            title=title or f"新业务 {spec_id}",
+            order=next_menu_order(folder),
+        )
+    except ScaffoldError as error:
+        raise click.ClickException(str(error)) from None
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {path}")
+    template = spec_check.PRINT_TEMPLATES / f"{spec_id}.html"
+    if kind == "print" and spec_check.PRINT_TEMPLATES.is_dir():
+        if not template.exists():
+            template.write_text(PRINT_TEMPLATE, encoding="utf-8")
+            click.echo(f"wrote {template}")
+    context.invoke(specs_check, paths=(path,))
+
+
 def _list_entry(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": spec["id"],
