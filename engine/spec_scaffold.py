@@ -18,8 +18,9 @@ GROUPS = {
     "print": "打印业务",
 }
 
-# Connector operations of the embedded core that each starting spec calls. Each one
-# works for any logged-in caller of its hall, so the new service runs at once.
+# Connector operations of the embedded core that each starting spec calls, so the
+# check passes at once. The query, calc and print ones answer any logged-in caller
+# of their hall; the analyst replaces each with the operation the service needs.
 OPERATIONS = {
     ("unit", "query"): "unit.employees",
     ("person", "query"): "person.account",

@@ -58,7 +58,8 @@ ENGINE_KEYS = {
 
 
 def _service(hall: str, service_id: str) -> Service:
-    service = current_hall().services.get(service_id)
+    found = current_hall()
+    service = found.services.get(service_id) or found.previews.get(service_id)
     if service is None or service.hall != hall or service.kind == "print":
         abort(404)
     return service
