@@ -827,6 +827,11 @@ class _SpecRules:
         columns = _named(table["columns"], ("result", "table", "columns"), "name")
         self.require_unique(columns, "column name")
         names = [column["name"] for column in table["columns"]]
+        if "filter" in table:
+            columns = {name: {"name": name} for name in names}
+            scope = _Scope((), {**self.top.fields, **columns}, {})
+            path = ("result", "table", "filter")
+            self.check_expression(path, table["filter"], scope, unknown_code="E315")
         if "sort" in table and table["sort"] not in names:
             hint = did_you_mean(table["sort"], names, "column")
             self.report(

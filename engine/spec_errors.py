@@ -256,6 +256,12 @@ _CODES = (
         "never show; {hint}",
     ),
     Code(
+        "E315",
+        "filter-unknown-name",
+        "the filter reads {name!r}, which is neither a column of the table nor a "
+        "field of the form; {hint}",
+    ),
+    Code(
         "E312",
         "calculation-cycle",
         "the calculations {cycle} depend on each other in a circle, so none can be "

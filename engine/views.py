@@ -171,7 +171,8 @@ def _run_query(service: Service, state: FormState, data: dict[str, Any]) -> Any:
         request.values.get("dir", "desc" if service.result.descending else "asc")
         == "desc"
     )
-    return shape_result(service.result, answer, page, sort, descending)
+    figures = current_hall().figures()
+    return shape_result(service.result, answer, page, sort, descending, data, figures)
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -197,7 +198,7 @@ def export(hall: str, service_id: str, format: str) -> Any:
     answer = current_hall().router.call(
         service.result.operation, _caller(), operation_params(service, data)
     )
-    rows = table_rows(service.result, answer)
+    rows = table_rows(service.result, answer, data, current_hall().figures())
     columns = service.result.table_columns
     if format == "csv":
         content, mimetype = export_csv(columns, rows), "text/csv; charset=utf-8"
