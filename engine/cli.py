@@ -204,6 +204,30 @@ def specs_new(
     context.invoke(specs_check, paths=(path,))
 
 
+@specs_group.command("docs")
+@click.option(
+    "--check",
+    "check_only",
+    is_flag=True,
+    help="Only compare: exit with status 1 when docs/specs.md is out of date.",
+)
+@click.pass_context
+def specs_docs(context: click.Context, check_only: bool) -> None:
+    """Write docs/specs.md, the spec reference, from the meta-schema and its notes."""
+    from engine.spec_docs import REFERENCE, render
+
+    text = render()
+    current = REFERENCE.read_text(encoding="utf-8") if REFERENCE.exists() else ""
+    if check_only:
+        if current != text:
+            click.echo(f"{REFERENCE} is out of date; run hall specs docs")
+            context.exit(1)
+        click.echo(f"{REFERENCE} is up to date")
+        return
+    REFERENCE.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {REFERENCE}")
+
+
 def _list_entry(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": spec["id"],
