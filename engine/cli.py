@@ -13,6 +13,7 @@ import yaml
 import engine
 from engine.policy import Policy
 from engine.spec_check import check_specs, load_specs, spec_paths
+from engine.spec_errors import did_you_mean
 
 
 @click.group()
@@ -197,10 +198,10 @@ def specs_new(
     path.write_text(text, encoding="utf-8")
     click.echo(f"wrote {path}")
     template = spec_check.PRINT_TEMPLATES / f"{spec_id}.html"
-    if kind == "print" and spec_check.PRINT_TEMPLATES.is_dir():
-        if not template.exists():
-            template.write_text(PRINT_TEMPLATE, encoding="utf-8")
-            click.echo(f"wrote {template}")
+    folder_exists = spec_check.PRINT_TEMPLATES.is_dir()
+    if kind == "print" and folder_exists and not template.exists():
+        template.write_text(PRINT_TEMPLATE, encoding="utf-8")
+        click.echo(f"wrote {template}")
     context.invoke(specs_check, paths=(path,))
 
 
@@ -226,6 +227,42 @@ def specs_docs(context: click.Context, check_only: bool) -> None:
         return
     REFERENCE.write_text(text, encoding="utf-8")
     click.echo(f"wrote {REFERENCE}")
+
+
+@specs_group.command("samples")
+@click.argument("spec_id", metavar="ID")
+@click.option(
+    "--count", default=3, show_default=True, help="Number of random valid submissions."
+)
+def specs_samples(spec_id: str, count: int) -> None:
+    """Print valid and invalid submissions of service ID as JSON.
+
+    Each invalid submission names where its error shows and the message expected.
+    Options that come from a connector and rows that the core supplies are left out,
+    because this command does not call the core; the notes say which.
+    """
+    import datetime as dt
+
+    from engine.schemas import make_bound_resolver
+    from engine.service import build_service
+
+    try:
+        from engine.spec_samples import make_samples
+    except ImportError as error:
+        raise click.ClickException(
+            f"hall specs samples needs {error.name}, a test dependency; install it "
+            "with pip install -e '.[test]'"
+        ) from None
+
+    directory = specs_dir()
+    policy = Policy.from_file(directory / "policy.yaml")
+    specs, _ = load_specs(spec_paths(directory), policy_names=policy.names())
+    if spec_id not in specs:
+        hint = did_you_mean(spec_id, specs, "service")
+        raise click.ClickException(f"no spec has the id {spec_id!r}; {hint}")
+    resolve = make_bound_resolver(policy.values_at(dt.date.today()))
+    samples = make_samples(build_service(specs[spec_id]), resolve, count=count)
+    click.echo(json.dumps(samples.as_json(), ensure_ascii=False, indent=2))
 
 
 def _list_entry(spec: dict[str, Any]) -> dict[str, Any]:
