@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,10 +203,14 @@ def _check_loaded(
         # an unknown or invalid key.
         if key or error.path not in reported_paths:
             errors.append(error)
-    if not schema_errors:
+    if isinstance(loaded.data, dict):
         rules = _SpecRules(loaded.data, path, policy_names, known_operations)
-        for spec_path, key, code, text in rules.run():
-            errors.append(loaded.error(spec_path, text, key=key, code=code))
+        schema_paths = {error.path for error in errors}
+        for spec_path, key, code, text in rules.run(tolerant=bool(schema_errors)):
+            error = loaded.error(spec_path, text, key=key, code=code)
+            # Where the meta-schema already found the value wrong, say it once.
+            if error.path not in schema_paths:
+                errors.append(error)
     return loaded, _sorted_unique(errors)
 
 
@@ -473,9 +477,15 @@ def _scope(
     by_name: dict[str, dict[str, Any]] = {}
     paths: dict[str, SpecPath] = {}
     for index, item in enumerate(fields):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
         by_name.setdefault(item["name"], item)
         paths.setdefault(item["name"], path + ("fields", index))
     return _Scope(path, by_name, paths, outer)
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _named(
@@ -519,32 +529,51 @@ class _SpecRules:
         self.policy_names = policy_names
         self.known_operations = known_operations
         self.findings: list[Finding] = []
-        self.top = _scope((), spec.get("fields", []), None)
+        self.top = _scope((), _list(spec.get("fields")), None)
         # Each scope goes with the section that contains its lookups and calculations.
         self.sections: list[tuple[_Scope, dict[str, Any]]] = [(self.top, spec)]
         self.tables: dict[str, _Scope] = {}
-        for index, table in enumerate(spec.get("rows", [])):
-            scope = _scope(("rows", index), table["fields"], self.top)
+        for index, table in enumerate(_list(spec.get("rows"))):
+            if not isinstance(table, dict):
+                continue
+            scope = _scope(("rows", index), _list(table.get("fields")), self.top)
             self.sections.append((scope, table))
-            self.tables.setdefault(table["name"], scope)
+            if isinstance(table.get("name"), str):
+                self.tables.setdefault(table["name"], scope)
 
-    def run(self) -> list[Finding]:
-        self.check_identity()
-        self.check_unique_names()
+    def run(self, *, tolerant: bool = False) -> list[Finding]:
+        """Apply every rule; with `tolerant`, skip a rule that meets malformed data.
+
+        A spec with schema errors is checked tolerantly, so that its other mistakes
+        are reported in the same run.
+        """
+        steps: list[Callable[[], None]] = [self.check_identity, self.check_unique_names]
         for scope, _section in self.sections:
             for name, spec_field in scope.fields.items():
-                self.check_field(scope, spec_field, scope.field_paths[name])
+                path = scope.field_paths[name]
+                steps.append(
+                    functools.partial(self.check_field, scope, spec_field, path)
+                )
         for scope, section in self.sections:
-            self.check_lookups(scope, section)
-            self.check_calculations(scope, section)
-        self.check_cycles()
-        self.check_kind()
-        self.check_result()
-        self.check_steps()
-        self.check_prefill()
-        self.check_operations()
-        self.check_attachments()
-        self.check_print_template()
+            steps.append(functools.partial(self.check_lookups, scope, section))
+            steps.append(functools.partial(self.check_calculations, scope, section))
+        steps += [
+            self.check_cycles,
+            self.check_kind,
+            self.check_result,
+            self.check_steps,
+            self.check_prefill,
+            self.check_operations,
+            self.check_attachments,
+            self.check_print_template,
+        ]
+        for step in steps:
+            try:
+                step()
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+                # The meta-schema check has reported what this rule could not read.
+                if not tolerant:
+                    raise
         return self.findings
 
     def report(

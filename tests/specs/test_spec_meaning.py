@@ -291,3 +291,20 @@ def test_every_code_used_is_catalogued() -> None:
         used |= set(re.findall(r'"([EW][0-9]{3})"', source))
     assert used
     assert used <= set(CATALOGUE)
+
+
+def test_rules_run_despite_schema_errors(check_body: CheckBody) -> None:
+    body = (
+        "fields:\n"
+        "  - {name: a, type: mony, label: A, checks: {max: policy.base_cp}}\n"
+        "  - {name: a, type: text, label: B}\n"
+        "steps:\n"
+        "  - {name: s, title: S, fields: [b]}\n"
+    )
+    errors = check_body(body)
+    assert found(errors) == [
+        (9, 21, "fields[0].type", "E105"),
+        (9, 51, "fields[0].checks.max", "E304"),
+        (10, 12, "fields[1].name", "E205"),
+        (12, 34, "steps[0].fields[0]", "E503"),
+    ]
