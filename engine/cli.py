@@ -265,6 +265,40 @@ def specs_samples(spec_id: str, count: int) -> None:
     click.echo(json.dumps(samples.as_json(), ensure_ascii=False, indent=2))
 
 
+@specs_group.command("export")
+@click.argument("spec_id", metavar="ID")
+@click.option(
+    "--format",
+    "form",
+    type=click.Choice(["jsonschema", "openapi"]),
+    default="jsonschema",
+    show_default=True,
+    help="jsonschema describes the submission; openapi the service's endpoints.",
+)
+def specs_export(spec_id: str, form: str) -> None:
+    """Print the contract of service ID as JSON, for testers outside the project."""
+    import datetime as dt
+
+    from engine.schemas import make_bound_resolver
+    from engine.service import build_service
+    from engine.spec_export import openapi, submission_schema
+
+    directory = specs_dir()
+    policy = Policy.from_file(directory / "policy.yaml")
+    specs, _ = load_specs(spec_paths(directory), policy_names=policy.names())
+    if spec_id not in specs:
+        hint = did_you_mean(spec_id, specs, "service")
+        raise click.ClickException(f"no spec has the id {spec_id!r}; {hint}")
+    resolve = make_bound_resolver(policy.values_at(dt.date.today()))
+    service = build_service(specs[spec_id])
+    document = (
+        openapi(service, resolve)
+        if form == "openapi"
+        else (submission_schema(service, resolve))
+    )
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
 def _list_entry(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": spec["id"],
