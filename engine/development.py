@@ -61,7 +61,7 @@ class SpecWatch:
         return stamps
 
     def refresh(self, hall: Hall) -> bool:
-        """Reload the specs when a file was added, changed or removed; return whether."""
+        """Reload the specs if a file was added, changed or removed; return whether."""
         with self.lock:
             stamps = self.current_stamps()
             if stamps == self.stamps:
@@ -133,7 +133,7 @@ def _reload_and_show_errors() -> Any:
     return body, 500
 
 
-# Preview pages -------------------------------------------------------------------------
+# Preview pages ---------------------------------------------------------------------
 
 
 def _guarded(view: Any) -> Any:

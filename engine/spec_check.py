@@ -495,6 +495,10 @@ def _named(
     return [(path + (index, key), item[key]) for index, item in enumerate(items)]
 
 
+# The earlier name of did_you_mean, kept for rules written against it.
+_suggestion = did_you_mean
+
+
 def _unknown_functions(text: str) -> list[str]:
     """Return the functions an expression calls that the language does not have."""
     try:

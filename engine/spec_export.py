@@ -150,7 +150,7 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
             },
             "post": {
                 "operationId": f"{service.id}-submit",
-                "summary": f"{service.title}: check the inputs and show them for review",
+                "summary": f"{service.title}: check the inputs, then show them",
                 "requestBody": _form_body(form),
                 "responses": answers,
             },
