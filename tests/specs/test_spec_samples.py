@@ -148,3 +148,84 @@ def test_samples_command_unknown_id() -> None:
     result = CliRunner().invoke(main, ["specs", "samples", "person-nothing"])
     assert result.exit_code == 1
     assert "no spec has the id 'person-nothing'" in result.output
+
+
+# A calc service with a field of every type that has inputs, and checks on each.
+EVERY_TYPE = """\
+id: unit-every-type
+version: 1
+title: 全部类型
+hall: unit
+kind: calc
+menu: {group: 示例, order: 1}
+fields:
+  - {name: code, type: text, label: 编码, required: true, checks: {pattern: "[A-Z]{2}[0-9]{4}"}}
+  - {name: note, type: textarea, label: 说明, checks: {min-length: 3, max-length: 50}}
+  - {name: count, type: number, label: 人数, required: true, checks: {min: 1, max: 500}}
+  - {name: rate, type: number, label: 系数, checks: {places: 2, min: 0, max: 9.99}}
+  - {name: amount, type: money, label: 金额, required: true, checks: {max: policy.base_cap}}
+  - {name: ratio, type: percent, label: 比例, checks: {min: policy.unit_ratio_min, max: 12}}
+  - {name: day, type: date, label: 日期, required: true, checks: {not-future: true}}
+  - {name: month, type: month, label: 月份}
+  - {name: days, type: date-range, label: 日期区间, checks: {max-months: 6}}
+  - {name: months, type: month-range, label: 月份区间, required: true}
+  - name: kind
+    type: choice
+    label: 类别
+    required: true
+    choices: [{value: "01", label: 甲}, {value: "02", label: 乙}]
+  - {name: other, type: text, label: 其他, required: true, visible-when: "kind == '02'"}
+  - {name: agree, type: checkbox, label: 同意, required: true}
+  - {name: id_number, type: id-number, label: 证件号码, required: true}
+  - {name: uscc, type: uscc, label: 统一社会信用代码, required: true}
+  - {name: mobile, type: mobile, label: 手机号码}
+  - {name: card, type: bank-card, label: 银行卡号}
+result: {operation: unit.profile}
+"""
+
+
+def test_samples_of_every_type(
+    app: Flask, write_spec: Any, policy_names: set[str]
+) -> None:
+    from engine.service import build_service
+    from engine.spec_check import check_file
+
+    spec, errors = check_file(
+        write_spec(EVERY_TYPE, "unit-every-type"), policy_names=policy_names
+    )
+    assert errors == []
+    service = build_service(spec)
+    with app.app_context():
+        runtime = runtime_of(app, service)
+        samples = samples_of(runtime)
+        for sample in samples.valid + samples.ignored:
+            state, data = run(runtime, sample.form)
+            assert data is not None, (sample.case, all_errors(state))
+        for sample in samples.invalid:
+            state, data = run(runtime, sample.form)
+            assert data is None, sample.case
+            assert error_at(state, sample.where) == sample.error, (
+                sample.case,
+                all_errors(state),
+            )
+    cases = {sample.case for sample in samples.invalid}
+    # Every type contributes its wrong-type case.
+    assert {
+        "code: not matching the pattern",
+        "note: under the minimum length",
+        "count: below the minimum",
+        "rate: too many decimal places",
+        "amount: above the maximum",
+        "ratio: below the minimum",
+        "day: tomorrow",
+        "month: not a month",
+        "days: one month too long",
+        "months: start after end",
+        "kind: not an option",
+        "agree: missing",
+        "id_number: wrong check digit",
+        "uscc: too short",
+        "mobile: too short",
+        "card: letters",
+    } <= cases
+    assert [sample.case for sample in samples.ignored] == ["other: filled while hidden"]
