@@ -190,6 +190,14 @@ def preview() -> Any:
                 "dev_specs.html", errors=errors, file=display_name(path)
             )
         service = build_service(spec)
+        menu_file = watch.specs_dir / service.hall / f"{service.id}.yaml"
+        if service.id in hall.services and menu_file.resolve() != path:
+            # The page address is the id, so the menu's service would open instead.
+            notice = (
+                f"草稿的 id“{service.id}”与菜单中的业务相同，预览会打开菜单中的业务；"
+                "请先为草稿另起一个 id。"
+            )
+            return render_template("dev_specs.html", notice=notice, rows=[])
         if service.id not in hall.services:
             hall.previews[service.id] = service
         target = url_for("halls.service_page", hall=service.hall, service_id=service.id)

@@ -173,6 +173,20 @@ def test_preview_lists_errors(make_app: AppMaker, specs_copy: Path) -> None:
     assert "did you mean 'unit.employees'?" in items[0].get_text()
 
 
+def test_preview_draft_with_menu_id(make_app: AppMaker, specs_copy: Path) -> None:
+    (specs_copy / "drafts").mkdir()
+    ledger = (specs_copy / "unit" / "unit-ledger.yaml").read_text(encoding="utf-8")
+    edit(specs_copy / "drafts" / "unit-ledger.yaml", ledger)
+    client = unit_client(make_app())
+    page = client.get("/dev/specs/preview?file=drafts/unit-ledger.yaml")
+    assert page.status_code == 200
+    notice = parse(page).select_one("#preview-notice").get_text()
+    assert "与菜单中的业务相同" in notice
+    # The menu's own file opens as usual.
+    opened = client.get("/dev/specs/preview?file=unit/unit-ledger.yaml")
+    assert opened.headers["Location"] == "/unit/unit-ledger"
+
+
 @pytest.mark.parametrize(
     "name",
     [
