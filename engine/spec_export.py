@@ -168,6 +168,7 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
                 },
             }
         }
+    paths.update(_lookup_paths(service, base, form, html))
     return {
         "openapi": "3.1.0",
         "info": {"title": service.title, "version": str(service.version)},
@@ -179,6 +180,40 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
         },
         "security": [{"session": []}],
     }
+
+
+def _lookup_paths(
+    service: Service, base: str, form: dict[str, Any], html: dict[str, Any]
+) -> dict[str, Any]:
+    """Describe the endpoint of each lookup that a field's change runs."""
+    paths: dict[str, Any] = {}
+    tables = [(None, service.lookups)] + [
+        (table.name, table.lookups) for table in service.rows
+    ]
+    for table, lookups in tables:
+        for lookup in lookups:
+            if lookup.trigger is None:
+                continue
+            body = dict(form, properties=dict(form["properties"]))
+            body["required"] = []
+            if table is not None:
+                body["properties"]["_row"] = {
+                    "type": "string",
+                    "pattern": "^[0-9]{1,4}$",
+                }
+                body["required"] = ["_row"]
+            paths[f"{base}/lookup/{lookup.name}"] = {
+                "post": {
+                    "operationId": f"{service.id}-lookup-{lookup.name}",
+                    "summary": f"Run the lookup {lookup.name} (an htmx fragment).",
+                    "requestBody": _form_body(body),
+                    "responses": {
+                        "200": {"description": "The filled cells.", "content": html},
+                        "400": {"description": "The row does not exist."},
+                    },
+                }
+            }
+    return paths
 
 
 def _query_parameters(form: dict[str, Any]) -> list[dict[str, Any]]:
