@@ -104,6 +104,7 @@ def value_strategy(
 ) -> st.SearchStrategy[Any]:
     """Return a strategy of valid raw inputs of `spec_field`."""
     kind = spec_field.type
+
     if kind in NUMERIC_TYPES:
         low, high = _bounds(spec_field, resolve)
         low = low if low is not None else Decimal(0)
@@ -112,10 +113,12 @@ def value_strategy(
         return st.decimals(
             min_value=low, max_value=high, places=scale, allow_nan=False
         ).map(lambda value: _decimal_text(value, spec_field))
+
     if kind in ("text", "textarea"):
         return _text_strategy(spec_field)
     if kind in ("date", "month", "date-range", "month-range"):
         return _date_strategy(spec_field)
+
     if kind == "choice":
         offered = options.get(spec_field.name) or [c.value for c in spec_field.choices]
         return st.sampled_from(offered) if offered else st.just("")

@@ -1,8 +1,8 @@
 """Tests of the exported contracts: JSON Schema of a submission, OpenAPI endpoints.
 
-Schemathesis generates requests from each service's OpenAPI export, valid ones and
-ones that break the schema, and sends them to the app as a logged-in user; no response
-may be a server error.
+Schemathesis generates requests from each service's OpenAPI export, both valid ones
+and ones that break the schema. They go to the app as a logged-in user, and no
+response may be a server error.
 """
 
 from __future__ import annotations
