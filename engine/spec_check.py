@@ -111,30 +111,79 @@ def check_specs(
     """Check many spec files; return the specs without errors by id, and all findings.
 
     Besides the findings of each file, an id given in two files is an error of the
-    second file, and so is a menu title used twice in one hall.
+    second file. A menu title used twice in one hall is an error of both files,
+    because either of them may be the one to change.
     """
-    report = CheckReport()
+    checked: list[tuple[Path, LoadedYaml, list[SpecError]]] = []
     first_files: dict[str, str] = {}
-    menu = _MenuEntries()
     for path in paths:
         loaded, findings = _check_loaded(path, policy_names, known_operations)
-        data = loaded.data
-        spec_id = data.get("id") if isinstance(data, dict) else None
-        if isinstance(spec_id, str) and spec_id in first_files:
+        spec_id = _spec_id(loaded)
+        if spec_id is not None and spec_id in first_files:
             other = first_files[spec_id]
             text = spec_errors.message("E204", spec_id=spec_id, other=other)
             findings.append(loaded.error(("id",), text, code="E204"))
-        elif isinstance(spec_id, str):
+        elif spec_id is not None:
             first_files[spec_id] = loaded.file
-        if isinstance(spec_id, str) and isinstance(data, dict):
-            findings.extend(menu.add(loaded, data))
+        checked.append((path, loaded, findings))
+    _check_menu(checked)
+
+    report = CheckReport()
+    for path, loaded, findings in checked:
         errors = [finding for finding in findings if not finding.is_warning]
-        if not errors and isinstance(spec_id, str):
-            report.specs[spec_id] = data
+        spec_id = _spec_id(loaded)
+        if not errors and spec_id is not None:
+            report.specs[spec_id] = loaded.data
             report.files[spec_id] = path
         report.errors.extend(errors)
         report.warnings.extend(finding for finding in findings if finding.is_warning)
     return report
+
+
+def _spec_id(loaded: LoadedYaml) -> str | None:
+    data = loaded.data
+    spec_id = data.get("id") if isinstance(data, dict) else None
+    return spec_id if isinstance(spec_id, str) else None
+
+
+def _check_menu(checked: list[tuple[Path, LoadedYaml, list[SpecError]]]) -> None:
+    """Add a finding to each spec whose menu title or place another spec shares."""
+    titles: dict[tuple[str, str], list[int]] = {}
+    places: dict[tuple[str, str, int], list[int]] = {}
+    seen: set[str] = set()
+    for number, (_, loaded, _) in enumerate(checked):
+        data, spec_id = loaded.data, _spec_id(loaded)
+        # A second file with the same id already has its error, so it takes no place.
+        if spec_id is None or spec_id in seen or not isinstance(data, dict):
+            continue
+        seen.add(spec_id)
+        hall, title, menu = data.get("hall"), data.get("title"), data.get("menu")
+        if isinstance(hall, str) and isinstance(title, str):
+            titles.setdefault((hall, title), []).append(number)
+            if isinstance(menu, dict) and isinstance(menu.get("order"), int):
+                place = (hall, str(menu.get("group")), menu["order"])
+                places.setdefault(place, []).append(number)
+    for (hall, title), numbers in titles.items():
+        for number, others in _sharing(checked, numbers):
+            loaded, findings = checked[number][1], checked[number][2]
+            text = spec_errors.message("E206", title=title, hall=hall, other=others)
+            findings.append(loaded.error(("title",), text, code="E206"))
+    for (_, group, order), numbers in places.items():
+        for number, others in _sharing(checked, numbers):
+            loaded, findings = checked[number][1], checked[number][2]
+            text = spec_errors.message("W603", other=others, group=group, order=order)
+            findings.append(loaded.error(("menu", "order"), text, code="W603"))
+
+
+def _sharing(
+    checked: list[tuple[Path, LoadedYaml, list[SpecError]]], numbers: list[int]
+) -> Iterator[tuple[int, str]]:
+    """Pair each spec that shares a menu entry with the ids of the others."""
+    if len(numbers) < 2:
+        return
+    for number in numbers:
+        others = [_spec_id(checked[other][1]) for other in numbers if other != number]
+        yield number, ", ".join(str(other) for other in others)
 
 
 def load_specs(
@@ -148,34 +197,6 @@ def load_specs(
         paths, policy_names=policy_names, known_operations=known_operations
     )
     return report.specs, report.errors
-
-
-class _MenuEntries:
-    """The menu entries seen so far, to find titles and places that clash."""
-
-    def __init__(self) -> None:
-        self.titles: dict[tuple[str, str], str] = {}
-        self.places: dict[tuple[str, str, int], str] = {}
-
-    def add(self, loaded: LoadedYaml, spec: dict[str, Any]) -> list[SpecError]:
-        hall, title, menu = spec.get("hall"), spec.get("title"), spec.get("menu")
-        if not isinstance(hall, str) or not isinstance(title, str):
-            return []
-        found = []
-        spec_id = spec["id"]
-        other = self.titles.setdefault((hall, title), spec_id)
-        if other != spec_id:
-            text = spec_errors.message("E206", title=title, hall=hall, other=other)
-            found.append(loaded.error(("title",), text, code="E206"))
-        if isinstance(menu, dict) and isinstance(menu.get("order"), int):
-            group, order = str(menu.get("group")), menu["order"]
-            other = self.places.setdefault((hall, group, order), spec_id)
-            if other != spec_id:
-                text = spec_errors.message(
-                    "W603", other=other, group=group, order=order
-                )
-                found.append(loaded.error(("menu", "order"), text, code="W603"))
-        return found
 
 
 def display_name(path: Path) -> str:

@@ -359,8 +359,8 @@ _CODES = (
     Code(
         "W603",
         "menu-order-shared",
-        "{other} has the same menu group {group!r} and order {order}; give each "
-        "service its own order so that the menu order is clear",
+        "the menu group {group!r} has {other} at the same order {order} too; give "
+        "each service its own order so that the menu order is clear",
     ),
 )
 

@@ -176,18 +176,24 @@ def test_menu_clashes(
     report = check_specs(
         [first, same_title, same_place, other_hall], policy_names=policy_names
     )
+    # Either of two services with one title may be the one to rename.
     assert [(e.file, e.path, e.code) for e in report.errors] == [
-        (str(same_title), "title", "E206")
+        (str(first), "title", "E206"),
+        (str(same_title), "title", "E206"),
     ]
-    assert "the title 'T' is already in the unit hall's menu, for unit-x" in (
+    assert "the title 'T' is already in the unit hall's menu, for unit-y" in (
         report.errors[0].message
     )
-    # The second file also shares the place, but only loadable specs take a place.
+    assert "for unit-x;" in report.errors[1].message
     assert [(e.file, e.path, e.code) for e in report.warnings] == [
+        (str(first), "menu.order", "W603"),
         (str(same_title), "menu.order", "W603"),
         (str(same_place), "menu.order", "W603"),
     ]
-    assert sorted(report.specs) == ["person-x", "unit-x", "unit-z"]
+    assert report.warnings[2].message.startswith(
+        "the menu group 'g' has unit-x, unit-y at the same order 1 too;"
+    )
+    assert sorted(report.specs) == ["person-x", "unit-z"]
 
 
 PRINT_SPEC = """\
