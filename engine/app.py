@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ class Hall:
     attachments_dir: Path
     demo: bool
     sms: Any
+    # Services opened from the spec preview in development mode; never in the menu.
+    previews: dict[str, Service] = field(default_factory=dict)
 
     def services_of(self, hall: str) -> list[Service]:
         chosen = [service for service in self.services.values() if service.hall == hall]
@@ -70,6 +72,7 @@ def default_config(instance: Path) -> dict[str, Any]:
             os.environ.get("HALL_ATTACHMENTS_DIR", instance / "attachments")
         ),
         "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
+        "DEVELOPMENT": os.environ.get("HALL_DEV", "0") == "1",
         "HALL_ROUTES": routes_from_text(
             os.environ.get("HALL_ROUTES", "*=embedded,applications.*=hall")
         ),
@@ -122,6 +125,10 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_filters(app)
     _register_page_globals(app)
     _register_blueprints(app)
+    if app.config["DEVELOPMENT"]:
+        from engine import development
+
+        development.init_app(app)
 
     @app.teardown_appcontext
     def close_session(error: BaseException | None) -> None:
@@ -173,7 +180,8 @@ def _build_hall(app: Flask) -> Hall:
     specs, errors = load_specs(
         spec_paths(specs_dir), policy_names=policy.names(), known_operations=known
     )
-    if errors:
+    # In development mode a broken spec shows its errors on its own page instead.
+    if errors and not app.config["DEVELOPMENT"]:
         raise SpecCheckFailed(errors)
     services = {spec_id: build_service(spec) for spec_id, spec in specs.items()}
     records.titles = {spec_id: service.title for spec_id, service in services.items()}

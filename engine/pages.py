@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from engine.expressions import Expression, ExpressionError
 from engine.forms import ROW_MARKER, FormState, Row
 from engine.service import Choice, Column, Field, Result, RowTable, Service
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -120,12 +124,39 @@ class ResultPage:
     chart: list[tuple[Any, Any]] | None
 
 
-def table_rows(result: Result, answer: Any) -> list[dict[str, Any]]:
+def table_rows(
+    result: Result,
+    answer: Any,
+    values: dict[str, Any] | None = None,
+    figures: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Return the table's rows of a query's answer, less those its filter leaves out.
+
+    The filter reads each row's columns and the form's `values`; a column of the
+    same name as a field takes precedence.
+    """
     if isinstance(answer, list):
-        return answer
-    if isinstance(answer, dict) and result.table_key:
-        return list(answer.get(result.table_key) or [])
-    return []
+        rows = answer
+    elif isinstance(answer, dict) and result.table_key:
+        rows = list(answer.get(result.table_key) or [])
+    else:
+        return []
+    if result.row_filter is None:
+        return rows
+    condition = result.row_filter
+    return [row for row in rows if _kept(condition, {**(values or {}), **row}, figures)]
+
+
+def _kept(
+    condition: Expression, scope: dict[str, Any], figures: dict[str, Any] | None
+) -> bool:
+    try:
+        return condition.evaluate(scope, figures) is True
+    except ExpressionError as error:
+        # A row the filter cannot judge, such as one with text in a number column,
+        # is left out rather than failing the whole query.
+        log.warning("query filter %r failed on a row: %s", condition.text, error)
+        return False
 
 
 def sort_rows(
@@ -149,12 +180,18 @@ def _sort_key(value: Any) -> Any:
 
 
 def shape_result(
-    result: Result, answer: Any, page: int, sort: str | None, descending: bool
+    result: Result,
+    answer: Any,
+    page: int,
+    sort: str | None,
+    descending: bool,
+    values: dict[str, Any] | None = None,
+    figures: dict[str, Any] | None = None,
 ) -> ResultPage:
     card = []
     if isinstance(answer, dict):
         card = [(column, answer.get(column.name)) for column in result.card]
-    rows = table_rows(result, answer)
+    rows = table_rows(result, answer, values, figures)
     chart = None
     if result.chart and rows:
         x, y = result.chart["x"], result.chart["y"]

@@ -128,6 +128,7 @@ class Result:
     descending: bool = False
     export: bool = True
     chart: dict[str, str] | None = None
+    row_filter: Expression | None = None
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,7 @@ def _build_result(spec: dict[str, Any]) -> Result:
         descending=table.get("descending", False),
         export=table.get("export", True),
         chart=spec.get("chart"),
+        row_filter=compile_expression(table["filter"]) if "filter" in table else None,
     )
 
 

@@ -15,6 +15,8 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import Resolver
 
+from engine import spec_errors
+
 SpecPath = tuple[str | int, ...]
 Position = tuple[int, int]
 
@@ -42,9 +44,16 @@ class SpecError:
     column: int
     path: str
     message: str
+    code: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        text = f"{self.file}:{self.line}:{self.column}: {self.path}: {self.message}"
+        return f"{text} [{self.code}]" if self.code else text
+
+    @property
+    def is_warning(self) -> bool:
+        """Whether the spec still loads with this finding."""
+        return spec_errors.is_warning(self.code)
 
 
 def format_path(path: SpecPath) -> str:
@@ -81,10 +90,12 @@ class LoadedYaml:
                 return self.marks[path[:length]]
         return (1, 1)
 
-    def error(self, path: SpecPath, message: str, *, key: bool = False) -> SpecError:
-        """Build an error located at `path`."""
+    def error(
+        self, path: SpecPath, text: str, *, key: bool = False, code: str = ""
+    ) -> SpecError:
+        """Build a finding with the message `text` and `code`, located at `path`."""
         line, column = self.position(path, key=key)
-        return SpecError(self.file, line, column, format_path(path), message)
+        return SpecError(self.file, line, column, format_path(path), text, code)
 
 
 def load_yaml(
@@ -99,9 +110,9 @@ def load_yaml(
         before = raw[: error.start]
         line = before.count(b"\n") + 1
         column = error.start - (before.rfind(b"\n") + 1) + 1
-        message = "the file is not valid UTF-8 text; save it with the UTF-8 encoding"
         loaded = LoadedYaml(name, syntax_error=True)
-        loaded.errors.append(SpecError(name, line, column, "(file)", message))
+        text = spec_errors.message("E001")
+        loaded.errors.append(SpecError(name, line, column, "(file)", text, "E001"))
         return loaded
     return parse_yaml(text, file=name, expected_types=expected_types)
 
@@ -129,8 +140,8 @@ def parse_yaml(
         loaded.errors.append(_syntax_error(file, reported))
         return loaded
     if root is None:
-        message = "the file is empty; write the keys of a spec: id, title, hall, ..."
-        loaded.errors.append(SpecError(file, 1, 1, "(file)", message))
+        text = spec_errors.message("E002")
+        loaded.errors.append(SpecError(file, 1, 1, "(file)", text, "E002"))
         return loaded
     builder = _Builder(loader, loaded, expected_types or (lambda path: None))
     loaded.data = builder.build(root, ())
@@ -149,12 +160,13 @@ def _compose(text: str, loader_class: type[_SpecLoader]) -> tuple[Any, Node | No
 def _syntax_error(file: str, error: yaml.MarkedYAMLError) -> SpecError:
     mark = error.problem_mark or error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-    message = f"invalid YAML: {error.problem}"
+    problem = str(error.problem)
     if error.context and error.context_mark:
-        message += f" ({error.context} on line {error.context_mark.line + 1})"
+        problem += f" ({error.context} on line {error.context_mark.line + 1})"
     elif error.context:
-        message += f" ({error.context})"
-    return SpecError(file, line, column, "(file)", message)
+        problem += f" ({error.context})"
+    text = spec_errors.message("E003", problem=problem)
+    return SpecError(file, line, column, "(file)", text, "E003")
 
 
 class _AliasNode(Node):
@@ -234,17 +246,14 @@ class _Builder:
         self.loaded = loaded
         self.expected_types = expected_types
 
-    def report(self, path: SpecPath, message: str, *, key: bool = False) -> None:
-        self.loaded.errors.append(self.loaded.error(path, message, key=key))
+    def report(self, path: SpecPath, code: str, **params: Any) -> None:
+        text = spec_errors.message(code, **params)
+        self.loaded.errors.append(self.loaded.error(path, text, code=code))
 
     def build(self, node: Node, path: SpecPath) -> Any:
         self.loaded.marks[path] = _position(node)
         if isinstance(node, _AliasNode):
-            self.report(
-                path,
-                f"alias *{node.value} is not supported in specs; "
-                "write the value out in full here",
-            )
+            self.report(path, "E004", name=node.value)
             return None
         self.check_anchor_and_tag(node, path)
         if isinstance(node, MappingNode):
@@ -257,24 +266,18 @@ class _Builder:
     def check_anchor_and_tag(self, node: Node, path: SpecPath) -> None:
         anchor = self.loader.node_anchors.get(id(node))
         if anchor is not None:
-            self.report(
-                path,
-                f"anchor &{anchor} is not supported in specs; remove it "
-                "and write repeated values out in full",
-            )
+            self.report(path, "E005", name=anchor)
         tag = self.loader.explicit_tags.get(id(node))
         if tag is not None:
-            written = _written_tag(tag)
-            self.report(
-                path,
-                f"tag {written} is not allowed in specs; remove {written} "
-                "and write the plain value (quote it if it is text)",
-            )
+            self.report(path, "E006", tag=_written_tag(tag))
 
-    def report_at(self, node: Node, path: SpecPath, message: str) -> None:
+    def report_at(
+        self, node: Node, path: SpecPath, code: str, prefix: str = "", **params: Any
+    ) -> None:
         line, column = _position(node)
+        text = prefix + spec_errors.message(code, **params)
         self.loaded.errors.append(
-            SpecError(self.loaded.file, line, column, format_path(path), message)
+            SpecError(self.loaded.file, line, column, format_path(path), text, code)
         )
 
     def build_mapping(self, node: MappingNode, path: SpecPath) -> dict[str, Any]:
@@ -286,12 +289,8 @@ class _Builder:
                 continue
             key_path = path + (key,)
             if key in first_lines:
-                self.report_at(
-                    key_node,
-                    key_path,
-                    f"duplicate key {key!r}; it is already given on line "
-                    f"{first_lines[key]}, so keep only one of the two",
-                )
+                line = first_lines[key]
+                self.report_at(key_node, key_path, "E007", key=key, line=line)
                 continue
             first_lines[key] = _position(key_node)[0]
             self.loaded.key_marks[key_path] = _position(key_node)
@@ -301,21 +300,14 @@ class _Builder:
     def build_key(self, node: Node, path: SpecPath) -> str | None:
         """Return a mapping key as the text written, or None for a key to skip."""
         if isinstance(node, _AliasNode):
-            message = f"alias *{node.value} cannot be a key; write the key out"
-            self.report_at(node, path, message)
+            self.report_at(node, path, "E008", name=node.value)
             return None
         if not isinstance(node, ScalarNode):
-            message = "a key must be plain text, not a list or a mapping"
-            self.report_at(node, path, message)
+            self.report_at(node, path, "E009")
             return None
         key_path = path + (node.value,)
         if node.style is None and node.tag == _YAML_TAG + "merge":
-            self.report_at(
-                node,
-                key_path,
-                "merge keys (<<) are not supported in specs; "
-                "write the keys of the merged mapping out in full here",
-            )
+            self.report_at(node, key_path, "E010")
             return None
         self.loaded.marks.setdefault(key_path, _position(node))
         self.check_anchor_and_tag(node, key_path)
@@ -326,7 +318,8 @@ class _Builder:
             value = self.construct_plain(node)
             problem = _plain_scalar_problem(node, value, frozenset({"string"}))
             if problem:
-                self.report_at(node, key_path, f"as a key, {problem}")
+                code, params = problem
+                self.report_at(node, key_path, code, prefix="as a key, ", **params)
         return node.value
 
     def build_scalar(self, node: ScalarNode, path: SpecPath) -> Any:
@@ -335,7 +328,8 @@ class _Builder:
         value = self.construct_plain(node)
         problem = _plain_scalar_problem(node, value, self.expected_types(path))
         if problem:
-            self.report(path, problem)
+            code, params = problem
+            self.report(path, code, **params)
         return value
 
     def construct_plain(self, node: ScalarNode) -> Any:
@@ -353,10 +347,14 @@ def _short_tag(node: Node) -> str:
     return node.tag[len(_YAML_TAG) :] if node.tag.startswith(_YAML_TAG) else ""
 
 
+# A problem found in a plain scalar: its catalogue code and the message parameters.
+Problem = tuple[str, dict[str, Any]]
+
+
 def _plain_scalar_problem(
     node: ScalarNode, value: Any, expected: frozenset[str] | None
-) -> str:
-    """Return what is surprising about an unquoted scalar, or "" when nothing is."""
+) -> Problem | None:
+    """Return what is surprising about an unquoted scalar, or None when nothing is."""
     text = node.value
     short_tag = _short_tag(node)
     if text.lower() in _BOOLEAN_WORDS:
@@ -364,50 +362,33 @@ def _plain_scalar_problem(
     if _LEADING_ZERO.match(text):
         return _leading_zero_problem(text, value)
     if short_tag in {"int", "float"} and ":" in text:
-        return (
-            f"{text} without quotes is read as the base-60 number {value}; "
-            f"write '{text}' in quotes"
-        )
+        return "E016", {"text": text, "value": value}
     if short_tag == "timestamp":
         kind = "date" if len(text) <= 10 else "timestamp"
-        return f"{text} without quotes is read as a {kind}; write '{text}' in quotes"
-    return ""
+        return "E017", {"text": text, "kind": kind}
+    return None
 
 
-def _boolean_word_problem(text: str, expected: frozenset[str] | None) -> str:
+def _boolean_word_problem(text: str, expected: frozenset[str] | None) -> Problem | None:
     takes_boolean = expected is not None and "boolean" in expected
     takes_text = expected is None or "string" in expected
     # Where neither text nor a boolean fits, the schema check reports the wrong type.
     if not takes_text:
-        return ""
-    quoted = f"write '{text}' in quotes if you mean the text"
+        return None
     if text.lower() in _ONE_LETTER_BOOLEANS:
-        return (
-            f"{text} without quotes is a boolean for YAML 1.1 tools other than "
-            f"PyYAML; {quoted}"
-        )
+        return "E013", {"text": text}
     if takes_boolean and text.lower() in _TRUE_FALSE:
-        return ""
+        return None
     meaning = "true" if text.lower() in {"true", "yes", "on"} else "false"
-    message = f"{text} without quotes is read as the boolean {meaning}"
-    if takes_boolean:
-        return (
-            f"{message}; write {meaning} for the boolean, "
-            f"or '{text}' in quotes for the text"
-        )
-    return f"{message}; {quoted}"
+    return ("E012" if takes_boolean else "E011"), {"text": text, "meaning": meaning}
 
 
-def _leading_zero_problem(text: str, value: Any) -> str:
+def _leading_zero_problem(text: str, value: Any) -> Problem:
     sign = text[0] if text[0] in "+-" else ""
     digits = text[len(sign) :].lstrip("0_")
     if not digits or digits[0] == ".":
         digits = "0" + digits
+    number = f"{sign.lstrip('+')}{digits}"
     if isinstance(value, str):
-        reading = "is read as text, but similar values such as 07 are read as numbers"
-    else:
-        reading = f"is read as the number {value}"
-    return (
-        f"{text} without quotes {reading}; write '{text}' in quotes if it is a code, "
-        f"or {sign.lstrip('+')}{digits} if it is a number"
-    )
+        return "E015", {"text": text, "number": number}
+    return "E014", {"text": text, "value": value, "number": number}

@@ -47,7 +47,8 @@ halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
 
 
 def _service(hall: str, service_id: str) -> Service:
-    service = current_hall().services.get(service_id)
+    found = current_hall()
+    service = found.services.get(service_id) or found.previews.get(service_id)
     if service is None or service.hall != hall or service.kind == "print":
         abort(404)
     return service
@@ -159,7 +160,8 @@ def _run_query(service: Service, state: FormState, data: dict[str, Any]) -> Any:
         request.values.get("dir", "desc" if service.result.descending else "asc")
         == "desc"
     )
-    return shape_result(service.result, answer, page, sort, descending)
+    figures = current_hall().figures()
+    return shape_result(service.result, answer, page, sort, descending, data, figures)
 
 
 def _int_arg(name: str, default: int) -> int:
@@ -192,7 +194,7 @@ def export(hall: str, service_id: str, format: str) -> Any:
     except CoreError as error:
         log.error("export of %s failed: %s", service.id, error)
         abort(503, description="核心系统暂时无法查询，请稍后再试")
-    rows = table_rows(service.result, answer)
+    rows = table_rows(service.result, answer, data, current_hall().figures())
     columns = service.result.table_columns
     if format == "csv":
         content, mimetype = export_csv(columns, rows), "text/csv; charset=utf-8"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import functools
 import logging
 import threading
 from collections.abc import Mapping
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +16,8 @@ from weasyprint import CSS, HTML
 from weasyprint.text.ffi import harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
 
-from engine.money import format_yuan
 from renderers.pdf import TEMPLATES
-from renderers.pdf.capitals import amount_in_capitals
-from renderers.pdf.qr import qr_data_uri
+from renderers.pdf.filters import PRINT_FILTERS, PRINT_GLOBALS
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +67,6 @@ def harfbuzz_subsetting() -> bool:
     return harfbuzz_subset is not None
 
 
-def money(value: Any) -> str:
-    """Format yuan with separators and two decimals, as the certificates print them."""
-    if value is None or value == "":
-        return ""
-    return format_yuan(Decimal(str(value)))
-
-
-def capitals(value: Any) -> str:
-    return amount_in_capitals(Decimal(str(value)))
-
-
-def chinese_date(value: Any) -> str:
-    """Write a date as 2026年12月04日."""
-    if isinstance(value, str):
-        value = dt.date.fromisoformat(value)
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""
-
-
-def chinese_month(value: Any) -> str:
-    """Write 'YYYY-MM' as 2026年12月."""
-    if not value:
-        return ""
-    year, month = str(value)[:7].split("-")
-    return f"{year}年{month}月"
-
-
 class PdfRenderer:
     """Jinja print templates and one stylesheet, rendered to PDF bytes.
 
@@ -113,13 +83,8 @@ class PdfRenderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.environment.filters.update(
-            money=money,
-            capitals=capitals,
-            chinese_date=chinese_date,
-            chinese_month=chinese_month,
-        )
-        self.environment.globals["qr_data_uri"] = qr_data_uri
+        self.environment.filters.update(PRINT_FILTERS)
+        self.environment.globals.update(PRINT_GLOBALS)
         self.seal_data_uri = _image_data_uri(seal_image) if seal_image else None
         if not harfbuzz_subsetting():
             log.warning(

@@ -178,6 +178,7 @@ SCHEMA_ERRORS = [
         11,
         "fields[0].type",
         "'idnumber' is not a field type; write one of: text, number, money",
+        "E105",
         id="enum-field-type",
     ),
     pytest.param(
@@ -185,7 +186,8 @@ SCHEMA_ERRORS = [
         10,
         11,
         "fields[0].type",
-        "(the closest is 'id-number')",
+        "did you mean 'id-number'?",
+        "E105",
         id="enum-closest",
     ),
     # An unknown key is named at the key, with the closest allowed key.
@@ -195,6 +197,7 @@ SCHEMA_ERRORS = [
         5,
         "fields[0].lable",
         "unknown key 'lable'; did you mean 'label'?",
+        "E101",
         id="unknown-key-close",
     ),
     pytest.param(
@@ -203,6 +206,7 @@ SCHEMA_ERRORS = [
         32,
         "agreement.colour",
         "the keys allowed here are: accept-label, text, title",
+        "E101",
         id="unknown-key-far",
     ),
     # A missing key is named at its mapping.
@@ -212,6 +216,7 @@ SCHEMA_ERRORS = [
         5,
         "fields[0]",
         "the required key 'label' is missing; add a line label: ...",
+        "E102",
         id="required",
     ),
     pytest.param(
@@ -220,6 +225,7 @@ SCHEMA_ERRORS = [
         12,
         "fields[0].name",
         "'Amount' is not valid; expected lower-case letters, digits and underscores",
+        "E106",
         id="pattern-described",
     ),
     pytest.param(
@@ -228,6 +234,7 @@ SCHEMA_ERRORS = [
         26,
         "lookups[0].operation",
         "expected a connector operation such as person.lookup",
+        "E106",
         id="pattern-operation",
     ),
     pytest.param(
@@ -236,6 +243,7 @@ SCHEMA_ERRORS = [
         38,
         "lookups[0].fill.Name",
         "the key 'Name' is not valid; expected lower-case",
+        "E107",
         id="property-name",
     ),
     pytest.param(
@@ -244,6 +252,7 @@ SCHEMA_ERRORS = [
         52,
         "fields[0].checks.min",
         "'lots' is not valid; expected a number, or a policy figure written as policy",
+        "E106",
         id="one-of-described",
     ),
     pytest.param(
@@ -252,6 +261,7 @@ SCHEMA_ERRORS = [
         47,
         "fields[0].required",
         "expected true or false, got 'yes'",
+        "E103",
         id="type-boolean",
     ),
     pytest.param(
@@ -260,6 +270,7 @@ SCHEMA_ERRORS = [
         34,
         "fields[0].label",
         "expected text, got the number 5; write '5' in quotes if it is text",
+        "E103",
         id="type-text",
     ),
     pytest.param(
@@ -268,6 +279,7 @@ SCHEMA_ERRORS = [
         34,  # libyaml places an empty value at the token that ends it
         "fields[0].label",
         "the value is empty; write text",
+        "E104",
         id="type-empty",
     ),
     pytest.param(
@@ -276,6 +288,7 @@ SCHEMA_ERRORS = [
         34,
         "fields[0].label",
         "the text is empty; write at least one character",
+        "E108",
         id="min-length",
     ),
     pytest.param(
@@ -284,6 +297,7 @@ SCHEMA_ERRORS = [
         50,
         "attachments[0].max-count",
         "80 is above the maximum 50",
+        "E111",
         id="maximum",
     ),
     pytest.param(
@@ -292,6 +306,7 @@ SCHEMA_ERRORS = [
         32,
         "attachments[0].types",
         "pdf is listed more than once",
+        "E114",
         id="unique-items",
     ),
     pytest.param(
@@ -300,6 +315,7 @@ SCHEMA_ERRORS = [
         33,
         "rows[0].fields",
         "the list has 0 items; give at least 1",
+        "E112",
         id="min-items",
     ),
     pytest.param(
@@ -308,20 +324,29 @@ SCHEMA_ERRORS = [
         37,
         "lookups[0].fill",
         "the mapping is empty",
+        "E113",
         id="min-properties",
     ),
 ]
 
 
-@pytest.mark.parametrize(("body", "line", "column", "path", "phrase"), SCHEMA_ERRORS)
+@pytest.mark.parametrize(
+    ("body", "line", "column", "path", "phrase", "code"), SCHEMA_ERRORS
+)
 def test_schema_error_in_words(
-    check_body: CheckBody, body: str, line: int, column: int, path: str, phrase: str
+    check_body: CheckBody,
+    body: str,
+    line: int,
+    column: int,
+    path: str,
+    phrase: str,
+    code: str,
 ) -> None:
     errors = check_body(body)
     matching = [error for error in errors if phrase in error.message]
     assert len(matching) == 1, errors
     assert (matching[0].line, matching[0].column) == (line, column)
-    assert matching[0].path == path
+    assert (matching[0].path, matching[0].code) == (path, code)
 
 
 ROWS = """\
@@ -344,6 +369,7 @@ RULES = [
         12,
         "fields[1].name",
         "the field or row table name 'a' is already used at fields[0].name",
+        "E205",
         id="duplicate-field",
     ),
     pytest.param(
@@ -352,6 +378,7 @@ RULES = [
         11,
         "rows[0].name",
         "name 'staff' is already used at fields[0].name",
+        "E205",
         id="field-named-like-row-table",
     ),
     pytest.param(
@@ -360,6 +387,7 @@ RULES = [
         16,
         "rows[0].fields[2].name",
         "the field name 'base' is already used at rows[0].fields[1].name",
+        "E205",
         id="duplicate-row-field",
     ),
     pytest.param(
@@ -369,6 +397,7 @@ RULES = [
         12,
         "attachments[1].kind",
         "the attachment kind 'card' is already used",
+        "E205",
         id="duplicate-attachment-kind",
     ),
     pytest.param(
@@ -379,6 +408,7 @@ RULES = [
         16,
         "rows[0].lookups[0].name",
         "the lookup name 'find' is already used at lookups[0].name",
+        "E205",
         id="duplicate-lookup-across-scopes",
     ),
     # Choice fields and their options.
@@ -388,6 +418,7 @@ RULES = [
         5,
         "fields[0]",
         "the choice field 'a' has no options; add choices",
+        "E303",
         id="choice-without-options",
     ),
     pytest.param(
@@ -397,6 +428,7 @@ RULES = [
         5,
         "fields[0].choices-lookup",
         "takes either choices or choices-lookup, not both",
+        "E302",
         id="choice-with-both",
     ),
     pytest.param(
@@ -405,6 +437,7 @@ RULES = [
         37,
         "fields[0].choices-lookup",
         "only a choice field takes choices-lookup; remove it, or write type: choice",
+        "E301",
         id="options-on-text-field",
     ),
     # Lookups name fields of their own scope.
@@ -416,6 +449,7 @@ RULES = [
         "lookups[0].trigger",
         "the trigger 'cod' is not a field at the top level of the form; "
         "did you mean 'code'?",
+        "E401",
         id="trigger-unknown",
     ),
     pytest.param(
@@ -425,6 +459,7 @@ RULES = [
         38,
         "lookups[0].fill.title",
         "fill names 'title', which is not a field",
+        "E402",
         id="fill-unknown",
     ),
     pytest.param(
@@ -434,6 +469,7 @@ RULES = [
         43,
         "lookups[0].params.c",
         "the parameter reads 'unit', which is not a field",
+        "E403",
         id="param-unknown",
     ),
     pytest.param(
@@ -443,6 +479,7 @@ RULES = [
         42,
         "rows[0].lookups[0].fill.total",
         "'total', which is not a field in the row table 'staff'",
+        "E402",
         id="row-lookup-fills-top-field",
     ),
     # Calculations.
@@ -453,6 +490,7 @@ RULES = [
         14,
         "calculations[0].target",
         "the target 'totl' is not a field",
+        "E313",
         id="target-unknown",
     ),
     pytest.param(
@@ -463,6 +501,7 @@ RULES = [
         "calculations[0].target",
         "the field 'total' is calculated, so people must not type into it; "
         "add read-only: true to fields[0]",
+        "E314",
         id="target-not-read-only",
     ),
     pytest.param(
@@ -472,6 +511,7 @@ RULES = [
         29,
         "calculations[0].expression",
         "the expression '1 +' is invalid: syntax error",
+        "E305",
         id="expression-syntax",
     ),
     pytest.param(
@@ -480,7 +520,8 @@ RULES = [
         11,
         29,
         "calculations[0].expression",
-        "unknown function; the allowed ones are",
+        "calls eval(), which is not a function of the expression language; write one",
+        "E306",
         id="expression-function",
     ),
     pytest.param(
@@ -490,6 +531,7 @@ RULES = [
         29,
         "calculations[0].expression",
         "the expression reads 'amount', which is not a field here; write one of: t",
+        "E307",
         id="expression-unknown-name",
     ),
     pytest.param(
@@ -499,6 +541,7 @@ RULES = [
         29,
         "calculations[0].expression",
         "'staff' is a row table, not a field; read a column of it as staff.FIELD",
+        "E308",
         id="expression-row-table-as-name",
     ),
     pytest.param(
@@ -509,6 +552,7 @@ RULES = [
         "calculations[0].expression",
         "policy.base_caps is not a policy figure in policy.yaml; "
         "did you mean 'base_cap'?",
+        "E304",
         id="expression-policy-unknown",
     ),
     pytest.param(
@@ -518,6 +562,7 @@ RULES = [
         29,
         "calculations[0].expression",
         "staf.base reads 'staf', which is not a row table; did you mean 'staff'?",
+        "E309",
         id="expression-table-unknown",
     ),
     pytest.param(
@@ -527,6 +572,7 @@ RULES = [
         29,
         "calculations[0].expression",
         "staff.bas: the row table 'staff' has no field 'bas'; did you mean 'base'?",
+        "E310",
         id="expression-column-unknown",
     ),
     pytest.param(
@@ -536,6 +582,7 @@ RULES = [
         42,
         "calculations[0].places",
         "policy.places is not a policy figure",
+        "E304",
         id="places-policy-unknown",
     ),
     pytest.param(
@@ -544,6 +591,7 @@ RULES = [
         18,
         "rows[0].calculations[0].target",
         "the field 'base' is calculated, so people must not type into it",
+        "E314",
         id="row-target-not-read-only",
     ),
     pytest.param(
@@ -556,6 +604,7 @@ RULES = [
         33,
         "rows[0].calculations[0].expression",
         "reads 'rate', which is not a field here",
+        "E307",
         id="row-expression-unknown-name",
     ),
     pytest.param(
@@ -566,6 +615,7 @@ RULES = [
         14,
         "calculations[1].target",
         "the calculation target 't' is already used at calculations[0].target",
+        "E205",
         id="duplicate-target",
     ),
     # Field checks and expressions.
@@ -576,6 +626,7 @@ RULES = [
         52,
         "fields[0].checks.max",
         "policy.base_caps is not a policy figure",
+        "E304",
         id="checks-policy-unknown",
     ),
     pytest.param(
@@ -584,6 +635,7 @@ RULES = [
         51,
         "fields[0].visible-when",
         "reads 'kind', which is not a field here",
+        "E311",
         id="visible-when-unknown-name",
     ),
     pytest.param(
@@ -592,6 +644,7 @@ RULES = [
         57,
         "fields[0].default-expression",
         "only policy.NAME and TABLE.FIELD may use a dot",
+        "E305",
         id="default-expression-invalid",
     ),
     # Steps.
@@ -602,6 +655,7 @@ RULES = [
         41,
         "steps[0].fields[1]",
         "'b' is not a field or row table of this form",
+        "E503",
         id="step-field-unknown",
     ),
     pytest.param(
@@ -612,6 +666,7 @@ RULES = [
         38,
         "steps[1].fields[0]",
         "'a' is already shown in the step 'one'",
+        "E504",
         id="step-field-twice",
     ),
     # Prefilled rows.
@@ -621,6 +676,7 @@ RULES = [
         36,
         "rows[0].prefill.key",
         "the key 'id' is not a field in the row table",
+        "E405",
         id="prefill-key-unknown",
     ),
     pytest.param(
@@ -629,20 +685,27 @@ RULES = [
         54,
         "rows[0].prefill.fill.bas",
         "fill names 'bas', which is not a field",
+        "E402",
         id="prefill-fill-unknown",
     ),
 ]
 
 
-@pytest.mark.parametrize(("body", "line", "column", "path", "phrase"), RULES)
+@pytest.mark.parametrize(("body", "line", "column", "path", "phrase", "code"), RULES)
 def test_semantic_rule_located(
-    check_body: CheckBody, body: str, line: int, column: int, path: str, phrase: str
+    check_body: CheckBody,
+    body: str,
+    line: int,
+    column: int,
+    path: str,
+    phrase: str,
+    code: str,
 ) -> None:
     errors = check_body(body)
     matching = [error for error in errors if phrase in error.message]
     assert len(matching) == 1, errors
     assert (matching[0].line, matching[0].column) == (line, column)
-    assert matching[0].path == path
+    assert (matching[0].path, matching[0].code) == (path, code)
 
 
 def test_row_calculation_reads_top_field(check_body: CheckBody) -> None:
@@ -849,3 +912,9 @@ def test_check_failed_lists_errors() -> None:
     failure = SpecCheckFailed(errors)
     assert failure.errors == errors
     assert str(failure) == "a.yaml:1:5: id: first\nb.yaml:2:3: (file): second"
+
+
+def test_error_text_ends_with_code() -> None:
+    error = SpecError("a.yaml", 3, 7, "fields[0].type", "wrong", "E105")
+    assert str(error) == "a.yaml:3:7: fields[0].type: wrong [E105]"
+    assert not error.is_warning

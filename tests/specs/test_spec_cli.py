@@ -17,7 +17,7 @@ title: 余额查询
 hall: person
 kind: query
 menu: {group: 查询业务, order: 2}
-result: {operation: account.balance}
+result: {operation: person.account}
 """
 
 CALC = """\
@@ -27,7 +27,7 @@ title: 试算
 hall: unit
 kind: calc
 menu: {group: 缴存业务, order: 1}
-result: {operation: deposit.trial}
+result: {operation: loan.trial}
 """
 
 APPLY = """\
@@ -69,9 +69,9 @@ def test_check_reports_every_error(hall_specs: Path) -> None:
     code, lines = run("specs", "check")
     assert code == 1
     assert lines == [
-        f"{broken}:2:10: version: 0 is below the minimum 1; write 1 or more",
+        f"{broken}:2:10: version: 0 is below the minimum 1; write 1 or more [E110]",
         f"{broken}:3:8: title: no without quotes is read as the boolean false; "
-        "write 'no' in quotes if you mean the text",
+        "write 'no' in quotes if you mean the text [E011]",
         "checked 3 specs: 2 errors",
     ]
 
@@ -157,3 +157,29 @@ def test_default_specs_folder(monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.cli import specs_dir
 
     assert specs_dir() == Path(__file__).resolve().parents[2] / "specs"
+
+
+def test_check_lists_warnings_apart(hall_specs: Path) -> None:
+    path = hall_specs / "unit" / "unit-open.yaml"
+    text = APPLY + "attachments:\n  - {kind: scan, label: S, types: [pdf]}\n"
+    text = text.replace("account.open", "acount.open")
+    path.write_text(text, encoding="utf-8")
+    code, lines = run("specs", "check")
+    assert code == 1
+    assert lines[0] == (
+        f"{path}:7:21: submit.operation: 'acount.open' is not a known connector "
+        "operation; did you mean 'account.open'? [E404]"
+    )
+    assert lines[1] == "warnings (the specs still load):"
+    assert lines[2].startswith(f"{path}:9:5: attachments[0]: the attachment 'scan'")
+    assert lines[2].endswith("[W601]")
+    assert lines[3] == "checked 3 specs: 1 error, 1 warning"
+
+
+def test_check_passes_with_warnings_only(hall_specs: Path) -> None:
+    path = hall_specs / "unit" / "unit-open.yaml"
+    text = APPLY + "attachments:\n  - {kind: scan, label: S, types: [pdf]}\n"
+    path.write_text(text, encoding="utf-8")
+    code, lines = run("specs", "check")
+    assert code == 0
+    assert lines[-1] == "checked 3 specs: no errors, 1 warning"

@@ -333,8 +333,8 @@ def test_syntax_error_alone(
 def test_empty_file_reported(check_spec: Callable[..., tuple]) -> None:
     data, errors = check_spec("# nothing yet\n")
     assert data is None
-    assert [str(error).split(": ", 2)[2] for error in errors] == [
-        "the file is empty; write the keys of a spec: id, title, hall, ..."
+    assert [(error.code, error.message) for error in errors] == [
+        ("E002", "the file is empty; write the keys of a spec: id, title, hall, ...")
     ]
 
 
