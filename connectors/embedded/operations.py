@@ -7,6 +7,7 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
+from connectors.embedded import employees
 from connectors.embedded.context import CoreContext
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
@@ -25,4 +26,8 @@ OPERATIONS: dict[str, CoreOperation] = {
     "account.open": applications.open_accounts,
     "person.base_change": applications.change_bases,
     "loan.trial": loans.trial,
+    # Unit hall services beyond the first ones.
+    "account.statuses": employees.account_statuses,
+    "unit.employee_list": employees.employee_list,
+    "unit.employee_ledger": employees.employee_ledger,
 }
