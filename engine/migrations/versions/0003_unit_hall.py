@@ -1,0 +1,52 @@
+"""add the core's table of account transfers between units
+
+Revision ID: 0003_unit_hall
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+import engine.storage.types
+
+revision = "0003_unit_hall"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "core_transfer",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("account_id", sa.Integer(), nullable=False),
+        sa.Column("from_unit_id", sa.Integer(), nullable=False),
+        sa.Column("to_unit_id", sa.Integer(), nullable=False),
+        sa.Column("amount", engine.storage.types.Money(), nullable=False),
+        sa.Column("transferred_on", sa.Date(), nullable=False),
+        sa.Column("application_number", sa.String(length=40), nullable=True),
+        sa.ForeignKeyConstraint(["account_id"], ["core_account.id"]),
+        sa.ForeignKeyConstraint(["from_unit_id"], ["core_unit.id"]),
+        sa.ForeignKeyConstraint(["to_unit_id"], ["core_unit.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("core_transfer", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_core_transfer_from_unit_date",
+            ["from_unit_id", "transferred_on"],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_core_transfer_to_unit_date",
+            ["to_unit_id", "transferred_on"],
+            unique=False,
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("core_transfer", schema=None) as batch_op:
+        batch_op.drop_index("ix_core_transfer_to_unit_date")
+        batch_op.drop_index("ix_core_transfer_from_unit_date")
+    op.drop_table("core_transfer")

@@ -1,0 +1,26 @@
+"""The migration of the transfer table upgrades and downgrades cleanly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from sqlalchemy import create_engine, inspect
+
+from engine.migrate import alembic_config, upgrade
+
+
+def test_transfer_table_comes_and_goes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'transfer.db'}"
+    upgrade(url)
+    engine = create_engine(url)
+    indexes = {index["name"] for index in inspect(engine).get_indexes("core_transfer")}
+    assert indexes == {
+        "ix_core_transfer_from_unit_date",
+        "ix_core_transfer_to_unit_date",
+    }
+
+    command.downgrade(alembic_config(url), "0001")
+    assert "core_transfer" not in inspect(engine).get_table_names()
+    assert "core_account" in inspect(engine).get_table_names()
+    engine.dispose()
