@@ -7,7 +7,13 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
-from connectors.embedded import employees
+from connectors.embedded import (
+    deposit_changes,
+    deposit_proof,
+    direct_debits,
+    employees,
+    interest,
+)
 from connectors.embedded.context import CoreContext
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
@@ -30,4 +36,10 @@ OPERATIONS: dict[str, CoreOperation] = {
     "account.statuses": employees.account_statuses,
     "unit.employee_list": employees.employee_list,
     "unit.employee_ledger": employees.employee_ledger,
+    "deposit_change.types": deposit_changes.change_types,
+    "unit.deposit_changes": deposit_changes.deposit_changes,
+    "unit.direct_debits": direct_debits.direct_debits,
+    "unit.interest_years": interest.interest_years,
+    "unit.interest_statement": interest.interest_statement,
+    "unit.deposit_proof": deposit_proof.deposit_proof,
 }
