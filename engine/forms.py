@@ -172,7 +172,14 @@ class FormRuntime:
             )
         elif row_index is not None:
             row = state.row(table.name, row_index)
-            self._lookup_into(lookup, table.fields, row.raw, row.values, row.errors)
+            self._lookup_into(
+                lookup,
+                table.fields,
+                row.raw,
+                row.values,
+                row.errors,
+                {**state.values, **row.values},
+            )
         self.calculate(state)
 
     def _lookup_into(
@@ -182,7 +189,13 @@ class FormRuntime:
         raw: dict[str, Any],
         values: dict[str, Any],
         errors: dict[str, str],
+        scope: dict[str, Any] | None = None,
     ) -> None:
+        """Run one lookup and fill its targets in `raw` and `values`.
+
+        `scope` contains the values the lookup's params may name; a row lookup gets
+        the top-level fields as well as the row's own.
+        """
         by_name = {item.name: item for item in fields}
         if lookup.trigger is not None:
             trigger = by_name[lookup.trigger]
@@ -196,7 +209,9 @@ class FormRuntime:
                 return
         try:
             result = self.router.call(
-                lookup.operation, self.caller, lookup.parameters(values)
+                lookup.operation,
+                self.caller,
+                lookup.parameters(values if scope is None else scope),
             )
         except (Rejected, NotFound) as error:
             errors[error.field or lookup.trigger or "_form"] = error.message
@@ -410,7 +425,12 @@ class FormRuntime:
                 if lookup.trigger is None or run_triggers:
                     for row in state.rows.get(table.name, []):
                         self._lookup_into(
-                            lookup, table.fields, row.raw, row.values, row.errors
+                            lookup,
+                            table.fields,
+                            row.raw,
+                            row.values,
+                            row.errors,
+                            {**state.values, **row.values},
                         )
         self.calculate(state)
         self._apply_visibility(state)

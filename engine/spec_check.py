@@ -616,9 +616,11 @@ class _SpecRules:
                         f"fill names {target!r}, which is not a field {where}; {hint}"
                     )
                     self.fail(path + ("fill", target), message, key=True)
+            # A row lookup may pass top-level fields as well as the row's own.
+            readable = scope.readable()
             for parameter, source in lookup.get("params", {}).items():
-                if source not in scope.fields:
-                    hint = _suggestion(source, scope.fields, "field")
+                if source not in readable:
+                    hint = _suggestion(source, readable, "field")
                     message = (
                         f"the parameter reads {source!r}, which is not a field "
                         f"{where}; {hint}"

@@ -120,3 +120,21 @@ def employee_ledger(
         "last_paid_month": account.last_paid_month,
         "entries": ledger.entries(context, params, account_id=account.id),
     }
+
+
+def employee(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
+    """Back-fill an employee row of the caller's unit from the ID number."""
+    unit = caller_unit(context, caller)
+    id_number = inputs.id_number(params.get("id_number"), context.today)
+    account, person = employee_of_unit(context, unit, id_number)
+    return {
+        "id_number": person.id_number,
+        "name": person.name,
+        "person_account": account.person_account,
+        "balance": account.balance,
+        "status": account.status,
+        "status_label": ACCOUNT_STATUS.get(account.status, account.status),
+        "mobile": person.mobile,
+        "address": person.address,
+        "bank_card": person.bank_card,
+    }

@@ -13,10 +13,13 @@ from connectors.embedded import (
     direct_debits,
     employees,
     interest,
+    transfers,
 )
 from connectors.embedded.context import CoreContext
+from connectors.embedded.models import ReviewItem
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
+Approval = Callable[[CoreContext, ReviewItem], None]
 
 OPERATIONS: dict[str, CoreOperation] = {
     "unit.login_info": units.login_info,
@@ -42,4 +45,14 @@ OPERATIONS: dict[str, CoreOperation] = {
     "unit.interest_years": interest.interest_years,
     "unit.interest_statement": interest.interest_statement,
     "unit.deposit_proof": deposit_proof.deposit_proof,
+    "unit.employee": employees.employee,
+    "unit.find": transfers.find_unit,
+    "unit.leaving_employee": transfers.leaving_employee,
+    "unit.transfers": transfers.transfers,
+    "person.seal_transfer": transfers.seal_or_transfer,
+}
+
+APPROVALS: dict[str, Approval] = {
+    **applications.APPROVALS,
+    transfers.SEAL_TRANSFER: transfers.approve_seal_transfer,
 }
