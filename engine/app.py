@@ -66,6 +66,10 @@ def default_config(instance: Path) -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # A paged row table posts one page of rows (up to 500, each with its inputs)
+        # plus the changed rows of other pages; the Flask default of 1,000 parts
+        # rejects a page of 200 rows.
+        "MAX_FORM_PARTS": 20_000,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
     }
@@ -175,10 +179,20 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_page_globals(app: Flask) -> None:
-    from engine.pages import error_summary, row_cells, top_cells
+    from engine.pages import (
+        carried_inputs,
+        error_summary,
+        row_cells,
+        row_page,
+        top_cells,
+    )
 
     app.jinja_env.globals.update(
-        top_cells=top_cells, row_cells=row_cells, error_summary=error_summary
+        top_cells=top_cells,
+        row_cells=row_cells,
+        error_summary=error_summary,
+        row_page=row_page,
+        carried_inputs=carried_inputs,
     )
 
 

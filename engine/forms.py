@@ -44,6 +44,8 @@ ROW_INPUT = re.compile(
     r"^(?P<table>[a-z][a-z0-9_]*)-(?P<index>[0-9]{1,4})-(?P<field>_?[a-z][a-z0-9_]*)$"
 )
 ROW_MARKER = "_row"
+# Hidden input that carries the page a paged row table shows: `_page_<table>`.
+PAGE_INPUT = "_page_"
 MAX_ROW_INDEX = 9999
 
 
@@ -68,6 +70,8 @@ class FormState:
     form_errors: list[str] = field(default_factory=list)
     choices: dict[str, list[Choice]] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
+    # The page of each paged row table that the form shows, from 1.
+    pages: dict[str, int] = field(default_factory=dict)
 
     def row(self, table: str, index: int) -> Row:
         for row in self.rows.get(table, []):
@@ -130,6 +134,9 @@ class FormRuntime:
             state.raw[spec_field.name] = _read_input(spec_field, form, spec_field.name)
         submitted = _group_rows(self.service, form)
         for table in self.service.rows:
+            page = str(form.get(PAGE_INPUT + table.name, ""))
+            if table.page_size and page.isdigit() and len(page) < 6:
+                state.pages[table.name] = int(page)
             rows = submitted.get(table.name, {})
             if table.prefill_operation:
                 state.rows[table.name] = self._prefilled_rows(table, rows, state)

@@ -31,6 +31,7 @@ from engine.pages import (
     operation_params,
     row_cells,
     shape_result,
+    show_first_error,
     table_rows,
 )
 from engine.records import STATUS_LABELS
@@ -242,7 +243,7 @@ def _apply_post(service: Service) -> Any:
         session.commit()
 
     if action.startswith(
-        ("add_row:", "remove_row:", "remove_attachment:", "send_code")
+        ("add_row:", "remove_row:", "remove_attachment:", "send_code", "page:")
     ):
         notice = _form_action(service, runtime, state, draft, action)
         return _render(
@@ -260,6 +261,7 @@ def _apply_post(service: Service) -> Any:
         **attachment_errors,
     }
     if data is None or extra_errors or attachment_errors:
+        show_first_error(state)
         return _render(
             service,
             state,
@@ -333,6 +335,14 @@ def _form_action(
             db(), current_hall().attachments_dir, draft, int(parts[1])
         )
         db().commit()
+    elif (
+        parts[0] == "page"
+        and len(parts) == 3
+        and parts[1] in state.rows
+        and parts[2].isdigit()
+        and len(parts[2]) < 6
+    ):
+        state.pages[parts[1]] = int(parts[2])
     elif parts[0] == "send_code" and service.verification == "sms":
         from engine.auth import registered_mobile
         from engine.identifiers import mask_mobile

@@ -13,6 +13,7 @@ from connectors.embedded import (
     direct_debits,
     employees,
     interest,
+    ratio_change,
     transfers,
 )
 from connectors.embedded.context import CoreContext
@@ -50,9 +51,11 @@ OPERATIONS: dict[str, CoreOperation] = {
     "unit.leaving_employee": transfers.leaving_employee,
     "unit.transfers": transfers.transfers,
     "person.seal_transfer": transfers.seal_or_transfer,
+    "unit.ratio_change": ratio_change.change_ratios,
 }
 
 APPROVALS: dict[str, Approval] = {
     **applications.APPROVALS,
     transfers.SEAL_TRANSFER: transfers.approve_seal_transfer,
+    ratio_change.RATIO_CHANGE: ratio_change.approve_ratio_change,
 }
