@@ -142,7 +142,7 @@ class FormRuntime:
                 state.rows[table.name] = self._prefilled_rows(table, rows, state)
             else:
                 state.rows[table.name] = self._posted_rows(table, rows, state)
-        self._settle(state, run_triggers=run_triggers)
+        self._settle(state, run_triggers=run_triggers, keep_input=True)
         return state
 
     def add_row(self, state: FormState, table_name: str) -> Row | None:
@@ -197,11 +197,14 @@ class FormRuntime:
         values: dict[str, Any],
         errors: dict[str, str],
         scope: dict[str, Any] | None = None,
+        keep_input: bool = False,
     ) -> None:
         """Run one lookup and fill its targets in `raw` and `values`.
 
         `scope` contains the values the lookup's params may name; a row lookup gets
-        the top-level fields as well as the row's own.
+        the top-level fields as well as the row's own. With `keep_input`, an editable
+        target that already has input keeps it: the lookup fills it when the trigger
+        changes, and later posts of the form carry what the user made of it.
         """
         by_name = {item.name: item for item in fields}
         if lookup.trigger is not None:
@@ -229,7 +232,9 @@ class FormRuntime:
         for target, key in lookup.fill.items():
             value = result.get(key) if isinstance(result, Mapping) else None
             spec_field = by_name[target]
-            if is_empty(value) and not spec_field.read_only:
+            if not spec_field.read_only and (
+                is_empty(value) or (keep_input and not is_empty(raw.get(target)))
+            ):
                 continue
             values[target] = value
             raw[target] = format_input(spec_field, value)
@@ -418,14 +423,21 @@ class FormRuntime:
 
     # Internals ----------------------------------------------------------------------
 
-    def _settle(self, state: FormState, run_triggers: bool) -> None:
+    def _settle(
+        self, state: FormState, run_triggers: bool, keep_input: bool = False
+    ) -> None:
         """Parse values, load choices, run lookups, calculate, and apply visibility."""
         self._parse_all(state)
         self._load_choices(state)
         for lookup in self.service.lookups:
             if lookup.trigger is None or run_triggers:
                 self._lookup_into(
-                    lookup, self.service.fields, state.raw, state.values, state.errors
+                    lookup,
+                    self.service.fields,
+                    state.raw,
+                    state.values,
+                    state.errors,
+                    keep_input=keep_input,
                 )
         for table in self.service.rows:
             for lookup in table.lookups:
@@ -438,6 +450,7 @@ class FormRuntime:
                             row.values,
                             row.errors,
                             {**state.values, **row.values},
+                            keep_input=keep_input,
                         )
         self.calculate(state)
         self._apply_visibility(state)

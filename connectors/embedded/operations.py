@@ -11,6 +11,7 @@ from connectors.embedded import (
     deposit_changes,
     deposit_proof,
     direct_debits,
+    employee_change,
     employees,
     interest,
     ratio_change,
@@ -52,10 +53,12 @@ OPERATIONS: dict[str, CoreOperation] = {
     "unit.transfers": transfers.transfers,
     "person.seal_transfer": transfers.seal_or_transfer,
     "unit.ratio_change": ratio_change.change_ratios,
+    "person.change": employee_change.change_employee,
 }
 
 APPROVALS: dict[str, Approval] = {
     **applications.APPROVALS,
     transfers.SEAL_TRANSFER: transfers.approve_seal_transfer,
     ratio_change.RATIO_CHANGE: ratio_change.approve_ratio_change,
+    employee_change.EMPLOYEE_CHANGE: employee_change.approve_employee_change,
 }
