@@ -16,6 +16,7 @@ from connectors.embedded import (
     interest,
     ratio_change,
     transfers,
+    unit_change,
 )
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import ReviewItem
@@ -54,6 +55,9 @@ OPERATIONS: dict[str, CoreOperation] = {
     "person.seal_transfer": transfers.seal_or_transfer,
     "unit.ratio_change": ratio_change.change_ratios,
     "person.change": employee_change.change_employee,
+    "unit.details": unit_change.details,
+    "unit.handler": unit_change.handler,
+    "unit.change": unit_change.change_unit,
 }
 
 APPROVALS: dict[str, Approval] = {
@@ -61,4 +65,5 @@ APPROVALS: dict[str, Approval] = {
     transfers.SEAL_TRANSFER: transfers.approve_seal_transfer,
     ratio_change.RATIO_CHANGE: ratio_change.approve_ratio_change,
     employee_change.EMPLOYEE_CHANGE: employee_change.approve_employee_change,
+    unit_change.UNIT_CHANGE: unit_change.approve_unit_change,
 }
