@@ -80,7 +80,9 @@ def handler(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
     return {"handler_name": person.name, "handler_mobile": person.mobile}
 
 
-def change_unit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
+def change_unit(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
     """Queue the changed details of the caller's unit for review."""
     unit = caller_unit(context, caller)
     number = inputs.text(params, "application_number", "申报编号")
