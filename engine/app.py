@@ -60,7 +60,11 @@ def default_config(instance: Path) -> dict[str, Any]:
             os.environ.get("HALL_ATTACHMENTS_DIR", instance / "attachments")
         ),
         "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
-        "HALL_ROUTES": {"*": "embedded", "applications.*": "hall"},
+        "HALL_ROUTES": {
+            "*": "embedded",
+            "applications.*": "hall",
+            "login.*": "accounts",
+        },
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -128,6 +132,7 @@ def _secret(instance: Path) -> str:
 def _build_hall(app: Flask) -> Hall:
     from connectors.embedded import EmbeddedCore
     from connectors.sms import DemoSmsGateway
+    from engine.accounts import LoginAccounts
     from engine.records import ApplicationRecords
     from engine.spec_check import SpecCheckFailed, load_specs, spec_paths
 
@@ -137,10 +142,12 @@ def _build_hall(app: Flask) -> Hall:
     session_factory = make_session_factory(engine)
     core = EmbeddedCore(session_factory, policy)
     records = ApplicationRecords(session_factory)
+    accounts = LoginAccounts(session_factory)
     router = ConnectorRouter(
-        {"embedded": core, "hall": records}, app.config["HALL_ROUTES"]
+        {"embedded": core, "hall": records, "accounts": accounts},
+        app.config["HALL_ROUTES"],
     )
-    known = core.operations() | records.operations()
+    known = core.operations() | records.operations() | accounts.operations()
     specs, errors = load_specs(
         spec_paths(specs_dir), policy_names=policy.names(), known_operations=known
     )

@@ -662,6 +662,7 @@ class _SpecRules:
             "query": "result",
             "calc": "result",
             "print": "print",
+            "account": "submit",
         }
         section = needed.get(kind)
         if section is not None and section not in self.spec:

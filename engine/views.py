@@ -114,6 +114,10 @@ def service_page(hall: str, service_id: str) -> Any:
     service = _service(hall, service_id)
     if service.kind in ("query", "calc"):
         return _query_page(service)
+    if service.kind == "account":
+        from engine.account_pages import account_page
+
+        return account_page(service)
     if service.kind != "apply":
         abort(404)
     if request.method == "GET":

@@ -58,6 +58,7 @@ OPERATIONS: dict[str, CoreOperation] = {
     "unit.details": unit_change.details,
     "unit.handler": unit_change.handler,
     "unit.change": unit_change.change_unit,
+    "unit.handler_identity": unit_change.handler_identity,
 }
 
 APPROVALS: dict[str, Approval] = {

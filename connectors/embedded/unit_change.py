@@ -10,12 +10,14 @@ from connectors.base import Caller, Rejected
 from connectors.embedded import employees, inputs, review
 from connectors.embedded.codes import ACTIVE
 from connectors.embedded.context import CoreContext
+from connectors.embedded.masks import mask_id_number
 from connectors.embedded.models import ReviewItem, Unit
 from connectors.embedded.scope import caller_unit, unit_by_account
 from connectors.embedded.units import handler_of
+from engine.identifiers import mask_mobile
 
 UNIT_CHANGE = "unit.change"
-# Labels of the details a unit may change, as the review queue shows them.
+# The details a unit may change, with the labels its messages use.
 LABELS = {
     "address": "单位地址",
     "postcode": "邮政编码",
@@ -78,6 +80,22 @@ def handler(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
     if account.status != ACTIVE:
         raise Rejected("经办人须为本单位正常缴存的职工", field="handler_id_number")
     return {"handler_name": person.name, "handler_mobile": person.mobile}
+
+
+def handler_identity(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
+    """Return the registered handler of the caller's unit, masked for display."""
+    unit = caller_unit(context, caller)
+    person = handler_of(context, unit)
+    if person is None:
+        raise Rejected("本单位尚未登记经办人，请先办理单位信息变更")
+    return {
+        "handler_name": person.name,
+        "handler_id_number": mask_id_number(person.id_number),
+        "handler_mobile": mask_mobile(person.mobile),
+        "person_account": unit.handler_person_account,
+    }
 
 
 def change_unit(

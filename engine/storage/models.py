@@ -149,3 +149,23 @@ class SmsMessage(HallBase):
     mobile: Mapped[str] = mapped_column(String(20))
     text: Mapped[str] = mapped_column(String(500))
     sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class IdentityVerification(HallBase):
+    """A login's acceptance of the identity-verification agreement.
+
+    For a unit the subject is the unit account and `person_account` names the
+    handler who accepted; the unit is verified while that person is its handler.
+    """
+
+    __tablename__ = "identity_verification"
+    __table_args__ = (Index("ix_identity_verification_subject", "hall", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    person_account: Mapped[str] = mapped_column(String(20))
+    # The service id and version whose agreement text was accepted.
+    agreement: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""add the core's table of account transfers between units
+"""add the core's account transfers and the hall's identity verifications
 
 Revision ID: 0003_unit_hall
 Revises: 0001
@@ -18,6 +18,21 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "identity_verification",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("hall", sa.String(length=10), nullable=False),
+        sa.Column("subject", sa.String(length=40), nullable=False),
+        sa.Column("person_account", sa.String(length=20), nullable=False),
+        sa.Column("agreement", sa.String(length=80), nullable=False),
+        sa.Column("address", sa.String(length=64), nullable=False),
+        sa.Column("accepted_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("identity_verification", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_identity_verification_subject", ["hall", "subject"], unique=False
+        )
     op.create_table(
         "core_transfer",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -50,3 +65,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_core_transfer_to_unit_date")
         batch_op.drop_index("ix_core_transfer_from_unit_date")
     op.drop_table("core_transfer")
+    with op.batch_alter_table("identity_verification", schema=None) as batch_op:
+        batch_op.drop_index("ix_identity_verification_subject")
+    op.drop_table("identity_verification")

@@ -1,4 +1,4 @@
-"""The migration of the transfer table upgrades and downgrades cleanly."""
+"""The migration of the transfer and identity tables upgrades and downgrades."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 from engine.migrate import alembic_config, upgrade
 
 
-def test_transfer_table_comes_and_goes(tmp_path: Path) -> None:
+def test_unit_hall_tables_come_and_go(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'transfer.db'}"
     upgrade(url)
     engine = create_engine(url)
@@ -20,7 +20,10 @@ def test_transfer_table_comes_and_goes(tmp_path: Path) -> None:
         "ix_core_transfer_to_unit_date",
     }
 
+    assert "identity_verification" in inspect(engine).get_table_names()
+
     command.downgrade(alembic_config(url), "0001")
     assert "core_transfer" not in inspect(engine).get_table_names()
+    assert "identity_verification" not in inspect(engine).get_table_names()
     assert "core_account" in inspect(engine).get_table_names()
     engine.dispose()
