@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
-from engine import submission
+from engine import revisions, submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
@@ -548,7 +548,28 @@ def application(hall: str, number: str) -> Any:
         service=service,
         status_label=STATUS_LABELS.get(found.status, found.status),
         menu=current_hall().services_of(hall),
+        revision=revisions.latest_revision(db(), found, _caller()),
     )
+
+
+@halls.post("/applications/<number>/revise")
+@login_required()
+def revise(hall: str, number: str) -> Any:
+    """Open the form of a returned application, filled in, to correct and submit."""
+    caller = _caller()
+    returned = submission.find_application(db(), number, caller)
+    if returned is None or returned.status != revisions.RETURNED:
+        abort(404)
+    service = _service(hall, returned.service_id)
+    earlier = revisions.latest_revision(db(), returned, caller)
+    if earlier is not None and earlier.number:
+        return redirect(url_for("halls.application", hall=hall, number=earlier.number))
+    draft = revisions.revise(
+        db(), current_hall().attachments_dir, service, returned, caller
+    )
+    state = _runtime(service).from_input(MultiDict(draft.form_values))
+    notice = f"正在修改退回的申报 {number}，提交后作为第{draft.revision}版重新审核"
+    return _render(service, state, draft=draft, notice=notice)
 
 
 @halls.get("/applications/<number>/attachments/<int:attachment_id>")

@@ -41,6 +41,10 @@ class Application(HallBase):
     delivered_at: Mapped[dt.datetime | None]
     delivery_attempts: Mapped[int] = mapped_column(default=0)
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    # A correction of a returned application gets its own number; `revises` names the
+    # returned one and `revision` counts from 1 along the chain.
+    revises: Mapped[str | None] = mapped_column(String(20), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="application",

@@ -1,4 +1,4 @@
-"""add the core's account transfers and the hall's identity verifications
+"""add transfers, identity verifications and revisions of applications
 
 Revision ID: 0003_unit_hall
 Revises: 0001
@@ -18,6 +18,14 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("application", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("revises", sa.String(length=20), nullable=True))
+        batch_op.add_column(
+            sa.Column("revision", sa.Integer(), nullable=False, server_default="1")
+        )
+        batch_op.create_index(
+            batch_op.f("ix_application_revises"), ["revises"], unique=False
+        )
     op.create_table(
         "identity_verification",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -68,3 +76,7 @@ def downgrade() -> None:
     with op.batch_alter_table("identity_verification", schema=None) as batch_op:
         batch_op.drop_index("ix_identity_verification_subject")
     op.drop_table("identity_verification")
+    with op.batch_alter_table("application", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_application_revises"))
+        batch_op.drop_column("revision")
+        batch_op.drop_column("revises")
