@@ -65,6 +65,13 @@ def default_config(instance: Path) -> dict[str, Any]:
             "applications.*": "hall",
             "login.*": "accounts",
         },
+        # CA certificate login of units: PEM files of the CA's certificates and of
+        # its revocation lists, and the addresses of the TLS proxies that pass the
+        # client certificate in CA_CERT_HEADER. Unset, the login is off.
+        "CA_CERTIFICATES": os.environ.get("HALL_CA_CERTIFICATES", ""),
+        "CA_CRLS": os.environ.get("HALL_CA_CRLS", ""),
+        "CA_TRUSTED_PROXIES": os.environ.get("HALL_CA_TRUSTED_PROXIES", ""),
+        "CA_CERT_HEADER": os.environ.get("HALL_CA_CERT_HEADER", "X-Client-Cert"),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -177,10 +184,12 @@ def _build_hall(app: Flask) -> Hall:
 
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
+    from engine.ca_login import ca_login
     from engine.staff import staff
     from engine.views import halls
 
     app.register_blueprint(auth)
+    app.register_blueprint(ca_login)
     app.register_blueprint(halls)
     app.register_blueprint(staff)
 

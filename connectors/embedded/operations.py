@@ -8,6 +8,7 @@ from typing import Any
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
 from connectors.embedded import (
+    certificates,
     deposit_changes,
     deposit_proof,
     direct_debits,
@@ -59,6 +60,7 @@ OPERATIONS: dict[str, CoreOperation] = {
     "unit.handler": unit_change.handler,
     "unit.change": unit_change.change_unit,
     "unit.handler_identity": unit_change.handler_identity,
+    "unit.by_uscc": certificates.unit_by_uscc,
 }
 
 APPROVALS: dict[str, Approval] = {
