@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from support import UNIT_A, UNIT_B, errors_of, login_unit, parse
+from unit_flow import decide, pdf, submit
 from werkzeug.test import TestResponse
 
-from connectors.embedded.models import LedgerEntry, Unit
+from connectors.base import Caller
+from connectors.embedded.models import Account, LedgerEntry, Person, Unit
 from engine.money import format_yuan
 
 URL = "/unit/unit-direct-debit"
@@ -90,3 +93,56 @@ def test_rejects_bad_months(
     response = unit_client.get(URL, query_string=args)
     assert response.status_code == 400
     assert errors_of(response) == [message]
+
+
+def scheduled_amount(client: FlaskClient) -> str:
+    listed = rows(client.get(URL))
+    assert listed[0][4] == "待扣款"
+    return listed[0][1]
+
+
+def test_approvals_change_the_amount_due(unit_client: FlaskClient, app: Flask) -> None:
+    before = Decimal(scheduled_amount(unit_client).replace(",", ""))
+    number = submit(
+        unit_client,
+        "unit-open-account",
+        {
+            "first_month": dt.date.today().strftime("%Y-%m"),
+            "employees-0-_row": "1",
+            "employees-0-id_number": "11010519900101007X",
+            "employees-0-name": "张三",
+            "employees-0-mobile": "13800138000",
+            "employees-0-base": "6000",
+            "_agree": "on",
+        },
+        {"id_card": pdf("身份证.pdf")},
+    )
+    decide(app, number)
+    # The new account deposits 720 + 720 a month at the unit's 12% and 12%.
+    opened = Decimal(scheduled_amount(unit_client).replace(",", ""))
+    assert opened == before + Decimal("1440.00")
+
+    router = app.extensions["hall"].router
+    leaving = router.call("unit.employees", Caller("unit", unit_account=UNIT_A), {})[3]
+    with app.extensions["hall"].session_factory() as session:
+        id_number = session.scalar(
+            select(Person.id_number)
+            .join(Account, Account.person_id == Person.id)
+            .where(Account.person_account == leaving["person_account"])
+        )
+    number = submit(
+        unit_client,
+        "unit-seal-transfer",
+        {
+            "action": "seal",
+            "effective_month": dt.date.today().strftime("%Y-%m"),
+            "reason": "contract-ended",
+            "employees-0-_row": "1",
+            "employees-0-id_number": id_number,
+            "_agree": "on",
+        },
+        {"leaving_certificate": pdf("离职证明.pdf")},
+    )
+    decide(app, number)
+    sealed = Decimal(scheduled_amount(unit_client).replace(",", ""))
+    assert sealed == opened - leaving["unit_deposit"] - leaving["person_deposit"]
