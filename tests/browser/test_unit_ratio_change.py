@@ -80,5 +80,5 @@ def test_ratio_trial_in_browser(live_server: str, page: Page, app: Flask) -> Non
         "新单位缴存比例（%）应在5%至12%之间"
     )
     assert script_errors == []
-    # The rejected form itself is the only answer with an error status.
+    # The rejected form itself is the only response with an error status.
     assert failed_requests == [f"POST {live_server}/unit/unit-ratio-change: 400"]

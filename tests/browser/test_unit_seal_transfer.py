@@ -46,7 +46,7 @@ def test_seal_transfer_backfill_in_browser(
     expect(page.locator("h1")).to_have_text("职工封存转移")
     page.evaluate("window.pageMarker = 'not reloaded'")
 
-    # An unknown unit account says so and leaves the name empty.
+    # An unknown unit account shows an error and leaves the name empty.
     page.fill("#f-target_unit_account", "0201999999")
     page.press("#f-target_unit_account", "Tab")
     expect(page.locator("#err-target_unit_account")).to_have_text(
@@ -79,8 +79,8 @@ def test_seal_transfer_backfill_in_browser(
     # Choosing to seal hides the target unit, and choosing transfer shows it again.
     page.select_option("#f-action", "seal")
     expect(page.locator("#cell-target_unit_account")).to_be_hidden()
-    # htmx drops a trigger from an element whose last request has not settled yet
-    # (20 ms after the swap); a person never changes the choice that fast.
+    # htmx drops a trigger from an element whose last request has not settled, which
+    # takes 20 ms after the swap. A person never changes the choice that fast.
     page.wait_for_timeout(200)
     page.select_option("#f-action", "transfer")
     expect(page.locator("#f-target_unit_account")).to_be_visible()
