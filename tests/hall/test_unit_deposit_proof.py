@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
-from support import UNIT_A, errors_of, login_unit, parse
+from support import UNIT_A, UNIT_B, errors_of, login_unit, parse
 from werkzeug.test import TestResponse
 
 from connectors.base import Caller
@@ -140,3 +140,18 @@ def test_rejects_bad_months(
     response = unit_client.get(URL, query_string=args)
     assert response.status_code == 400
     assert errors_of(response) == [message]
+
+
+def test_other_unit_params_ignored(unit_client: FlaskClient, app: Flask) -> None:
+    first, last = month_before(12), month_before(1)
+    args = {
+        "run": "1",
+        "month_from": f"{first:%Y-%m}",
+        "month_to": f"{last:%Y-%m}",
+        "unit_account": UNIT_B,
+    }
+    response = unit_client.get(URL, query_string=args)
+    totals = card(response)
+    assert totals["unit_account"] == UNIT_A
+    own = sum((e.credit for e in remitted(app, first, month_before(0))), Decimal(0))
+    assert totals["total_paid"] == format_yuan(own)
