@@ -39,6 +39,7 @@ ACTIONS = {SEAL: "封存", TRANSFER: "转移"}
 # sealed account of a former employee may still move to the new employer.
 ALLOWED_STATUSES = {SEAL: (ACTIVE,), TRANSFER: (ACTIVE, SEALED)}
 UNIT_NOT_FOUND = "未找到该单位账号，请核对转入单位账号"
+HANDLER_LEAVING = "该职工是本单位经办人，请先在单位信息变更中更换经办人"
 DONE = "已转移"
 WAITING = "待审核"
 
@@ -61,7 +62,15 @@ def leaving_employee(
             f"账户状态为{found['status_label']}，不能办理{ACTIONS[action]}",
             field="id_number",
         )
+    _reject_handler(caller_unit(context, caller), found["person_account"])
     return found
+
+
+def _reject_handler(unit: Unit, person_account: str) -> None:
+    # The handler receives the unit's login codes, so the unit must name another
+    # handler before this person leaves it.
+    if person_account == unit.handler_person_account:
+        raise Rejected(HANDLER_LEAVING, field="id_number")
 
 
 def _target_unit(context: CoreContext, own: Unit, value: Any) -> Unit:
@@ -123,6 +132,7 @@ def _employee_rows(
             id_number = inputs.id_number(raw.get("id_number"), context.today)
             account, person = employees.employee_of_unit(context, unit, id_number)
             _check_status(account, action)
+            _reject_handler(unit, account.person_account)
         except Rejected as error:
             raise Rejected(f"第{index}行：{error.message}", field=error.field) from None
         if id_number in seen:

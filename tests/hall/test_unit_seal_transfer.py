@@ -370,3 +370,18 @@ def test_leaving_certificate_required(unit_client: FlaskClient, app: Flask) -> N
     response = post_service(unit_client, SERVICE, form(leaving["id_number"]), {})
     assert response.status_code == 400
     assert "请上传解除劳动关系证明或调动证明" in errors_of(response)
+
+
+def test_rejects_the_units_handler(unit_client: FlaskClient, app: Flask) -> None:
+    with app.extensions["hall"].session_factory() as session:
+        handler_id = session.scalar(
+            select(Person.id_number)
+            .join(Account, Account.person_id == Person.id)
+            .join(Unit, Unit.handler_person_account == Account.person_account)
+            .where(Unit.unit_account == UNIT_A)
+        )
+    data = form(handler_id, action="seal", target_unit_account=None)
+    response = post_service(unit_client, SERVICE, data, files())
+    assert response.status_code == 400
+    message = "该职工是本单位经办人，请先在单位信息变更中更换经办人"
+    assert any(message in item for item in errors_of(response))
