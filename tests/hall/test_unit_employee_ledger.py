@@ -99,7 +99,7 @@ def test_other_units_employee_looks_unknown(
     assert response.status_code == 400
     assert errors_of(response) == [NOT_AN_EMPLOYEE]
     assert parse(response).select_one("table.result-table") is None
-    # A valid ID number nobody deposits with gets exactly the same answer.
+    # A valid ID number unknown to the core gets exactly the same message.
     unknown = run(unit_client, "11010519900101007X")
     assert errors_of(unknown) == errors_of(response)
 
