@@ -11,9 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from connectors.embedded.operations import OPERATIONS
+from engine.cli import known_operations
 from engine.policy import Policy
-from engine.records import ApplicationRecords
 from engine.service import build_service
 from engine.spec_check import load_specs, spec_paths
 
@@ -25,7 +24,7 @@ RUNS = 15
 def load_all() -> int:
     """Read the policy and every spec, check them and build their services."""
     policy = Policy.from_file(SPECS / "policy.yaml")
-    known = set(OPERATIONS) | ApplicationRecords(None).operations()
+    known = known_operations()
     specs, errors = load_specs(
         spec_paths(SPECS), policy_names=policy.names(), known_operations=known
     )

@@ -74,17 +74,30 @@ def default_config(instance: Path) -> dict[str, Any]:
         "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
         "DEVELOPMENT": os.environ.get("HALL_DEV", "0") == "1",
         "HALL_ROUTES": routes_from_text(
-            os.environ.get("HALL_ROUTES", "*=embedded,applications.*=hall")
+            os.environ.get(
+                "HALL_ROUTES", "*=embedded,applications.*=hall,login.*=accounts"
+            )
         ),
         "HALL_CORE_URL": os.environ.get("HALL_CORE_URL", ""),
         "HALL_CORE_SECRET": os.environ.get("HALL_CORE_SECRET", ""),
         "HALL_CORE_CONNECT_TIMEOUT": os.environ.get("HALL_CORE_CONNECT_TIMEOUT", "3"),
         "HALL_CORE_READ_TIMEOUT": os.environ.get("HALL_CORE_READ_TIMEOUT", "10"),
+        # CA certificate login of units: PEM files of the CA's certificates and of
+        # its revocation lists, and the addresses of the TLS proxies that pass the
+        # client certificate in CA_CERT_HEADER. Unset, the login is off.
+        "CA_CERTIFICATES": os.environ.get("HALL_CA_CERTIFICATES", ""),
+        "CA_CRLS": os.environ.get("HALL_CA_CRLS", ""),
+        "CA_TRUSTED_PROXIES": os.environ.get("HALL_CA_TRUSTED_PROXIES", ""),
+        "CA_CERT_HEADER": os.environ.get("HALL_CA_CERT_HEADER", "X-Client-Cert"),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        # A paged row table posts one page of rows (up to 500, each with its inputs)
+        # plus the changed rows of other pages; the Flask default of 1,000 parts
+        # rejects a page of 200 rows.
+        "MAX_FORM_PARTS": 20_000,
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": False,
     }
@@ -164,6 +177,7 @@ def _secret(instance: Path) -> str:
 def _build_hall(app: Flask) -> Hall:
     from connectors.embedded import EmbeddedCore
     from connectors.sms import DemoSmsGateway
+    from engine.accounts import LoginAccounts
     from engine.records import ApplicationRecords
     from engine.spec_check import SpecCheckFailed, load_specs, spec_paths
 
@@ -173,10 +187,11 @@ def _build_hall(app: Flask) -> Hall:
     session_factory = make_session_factory(engine)
     core = EmbeddedCore(session_factory, policy)
     records = ApplicationRecords(session_factory)
-    connectors = {"embedded": core, "hall": records}
+    accounts = LoginAccounts(session_factory)
+    connectors = {"embedded": core, "hall": records, "accounts": accounts}
     connectors.update(configured_connectors(app.config))
     router = ConnectorRouter(connectors, app.config["HALL_ROUTES"])
-    known = core.operations() | records.operations()
+    known = core.operations() | records.operations() | accounts.operations()
     specs, errors = load_specs(
         spec_paths(specs_dir), policy_names=policy.names(), known_operations=known
     )
@@ -208,20 +223,32 @@ def _build_hall(app: Flask) -> Hall:
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
     from engine.printing import printing
+    from engine.ca_login import ca_login
     from engine.staff import staff
     from engine.views import halls
 
     app.register_blueprint(auth)
+    app.register_blueprint(ca_login)
     app.register_blueprint(halls)
     app.register_blueprint(staff)
     app.register_blueprint(printing)
 
 
 def _register_page_globals(app: Flask) -> None:
-    from engine.pages import error_summary, row_cells, top_cells
+    from engine.pages import (
+        carried_inputs,
+        error_summary,
+        row_cells,
+        row_page,
+        top_cells,
+    )
 
     app.jinja_env.globals.update(
-        top_cells=top_cells, row_cells=row_cells, error_summary=error_summary
+        top_cells=top_cells,
+        row_cells=row_cells,
+        error_summary=error_summary,
+        row_page=row_page,
+        carried_inputs=carried_inputs,
     )
 
 

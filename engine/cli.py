@@ -47,13 +47,21 @@ def _policy_names(directory: Path) -> set[str]:
 
 
 def known_operations() -> set[str]:
-    """Return the connector operations of the embedded core and the hall's records."""
+    """Return the operations of the embedded core and of the hall's own connectors."""
     from sqlalchemy.orm import sessionmaker
 
     from connectors.embedded.operations import OPERATIONS
+    from engine.accounts import LoginAccounts
     from engine.records import ApplicationRecords
 
-    return set(OPERATIONS) | ApplicationRecords(sessionmaker()).operations()
+    hall_connectors = (
+        ApplicationRecords(sessionmaker()),
+        LoginAccounts(sessionmaker()),
+    )
+    names = set(OPERATIONS)
+    for connector in hall_connectors:
+        names |= connector.operations()
+    return names
 
 
 def _spec_files(paths: tuple[Path, ...]) -> list[Path]:

@@ -66,7 +66,7 @@ MESSAGES = {
 }
 
 # Maximum text length where a spec sets no max-length.
-DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
+DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000, "password": 64}
 # Amounts and numbers have at most this many digits before the decimal point, so that
 # rounding an input to its places stays within the 28 digits of the default context.
 MAX_INTEGER_DIGITS = 15
@@ -157,6 +157,18 @@ def _hidden_character(char: str) -> bool:
     byte-order marks and the bidirectional marks, overrides and isolates.
     """
     return unicodedata.category(char) in ("Cc", "Cf")
+
+
+def _password(field: Field, raw: Any) -> str:
+    # Spaces count as part of a password, so nothing is stripped.
+    text = str(raw)
+    limit = field.checks.get("max-length", DEFAULT_MAX_LENGTH["password"])
+    if len(text) > limit:
+        raise Invalid("max-length", max_length=limit)
+    minimum = field.checks.get("min-length")
+    if minimum is not None and len(text) < minimum:
+        raise Invalid("min-length", min_length=minimum)
+    return text
 
 
 def _decimal(raw: Any, code: str) -> Decimal:
@@ -298,6 +310,7 @@ PARSERS: dict[str, Callable[[Field, Any], Any]] = {
     "bank-card": _identifier(normalise_bank_card, "bank-card"),
     "mobile": _identifier(normalise_mobile, "mobile"),
     "file": _file,
+    "password": _password,
 }
 
 NUMERIC_TYPES = {"number", "money", "percent"}

@@ -45,6 +45,8 @@ ROW_INPUT = re.compile(
     r"^(?P<table>[a-z][a-z0-9_]*)-(?P<index>[0-9]{1,4})-(?P<field>_?[a-z][a-z0-9_]*)$"
 )
 ROW_MARKER = "_row"
+# Hidden input that carries the page a paged row table shows: `_page_<table>`.
+PAGE_INPUT = "_page_"
 MAX_ROW_INDEX = 9999
 
 
@@ -69,6 +71,8 @@ class FormState:
     form_errors: list[str] = field(default_factory=list)
     choices: dict[str, list[Choice]] = field(default_factory=dict)
     hidden: set[str] = field(default_factory=set)
+    # The page of each paged row table that the form shows, from 1.
+    pages: dict[str, int] = field(default_factory=dict)
 
     def row(self, table: str, index: int) -> Row:
         for row in self.rows.get(table, []):
@@ -131,12 +135,15 @@ class FormRuntime:
             state.raw[spec_field.name] = _read_input(spec_field, form, spec_field.name)
         submitted = _group_rows(self.service, form)
         for table in self.service.rows:
+            page = str(form.get(PAGE_INPUT + table.name, ""))
+            if table.page_size and page.isdigit() and len(page) < 6:
+                state.pages[table.name] = int(page)
             rows = submitted.get(table.name, {})
             if table.prefill_operation:
                 state.rows[table.name] = self._prefilled_rows(table, rows, state)
             else:
                 state.rows[table.name] = self._posted_rows(table, rows, state)
-        self._settle(state, run_triggers=run_triggers)
+        self._settle(state, run_triggers=run_triggers, keep_input=True)
         return state
 
     def add_row(self, state: FormState, table_name: str) -> Row | None:
@@ -173,7 +180,14 @@ class FormRuntime:
             )
         elif row_index is not None:
             row = state.row(table.name, row_index)
-            self._lookup_into(lookup, table.fields, row.raw, row.values, row.errors)
+            self._lookup_into(
+                lookup,
+                table.fields,
+                row.raw,
+                row.values,
+                row.errors,
+                {**state.values, **row.values},
+            )
         self.calculate(state)
 
     def _lookup_into(
@@ -183,7 +197,16 @@ class FormRuntime:
         raw: dict[str, Any],
         values: dict[str, Any],
         errors: dict[str, str],
+        scope: dict[str, Any] | None = None,
+        keep_input: bool = False,
     ) -> None:
+        """Run one lookup and fill its targets in `raw` and `values`.
+
+        `scope` contains the values the lookup's params may name; a row lookup gets
+        the top-level fields as well as the row's own. With `keep_input`, an editable
+        target that already has input keeps it: the lookup fills it when the trigger
+        changes, and later posts of the form carry what the user made of it.
+        """
         by_name = {item.name: item for item in fields}
         if lookup.trigger is not None:
             trigger = by_name[lookup.trigger]
@@ -197,7 +220,9 @@ class FormRuntime:
                 return
         try:
             result = self.router.call(
-                lookup.operation, self.caller, lookup.parameters(values)
+                lookup.operation,
+                self.caller,
+                lookup.parameters(values if scope is None else scope),
             )
         except (Rejected, NotFound) as error:
             errors[error.field or lookup.trigger or "_form"] = error.message
@@ -208,7 +233,9 @@ class FormRuntime:
         for target, key in lookup.fill.items():
             value = result.get(key) if isinstance(result, Mapping) else None
             spec_field = by_name[target]
-            if is_empty(value) and not spec_field.read_only:
+            if not spec_field.read_only and (
+                is_empty(value) or (keep_input and not is_empty(raw.get(target)))
+            ):
                 continue
             values[target] = value
             raw[target] = format_input(spec_field, value)
@@ -406,21 +433,34 @@ class FormRuntime:
 
     # Internals ----------------------------------------------------------------------
 
-    def _settle(self, state: FormState, run_triggers: bool) -> None:
+    def _settle(
+        self, state: FormState, run_triggers: bool, keep_input: bool = False
+    ) -> None:
         """Parse values, load choices, run lookups, calculate, and apply visibility."""
         self._parse_all(state)
         self._load_choices(state)
         for lookup in self.service.lookups:
             if lookup.trigger is None or run_triggers:
                 self._lookup_into(
-                    lookup, self.service.fields, state.raw, state.values, state.errors
+                    lookup,
+                    self.service.fields,
+                    state.raw,
+                    state.values,
+                    state.errors,
+                    keep_input=keep_input,
                 )
         for table in self.service.rows:
             for lookup in table.lookups:
                 if lookup.trigger is None or run_triggers:
                     for row in state.rows.get(table.name, []):
                         self._lookup_into(
-                            lookup, table.fields, row.raw, row.values, row.errors
+                            lookup,
+                            table.fields,
+                            row.raw,
+                            row.values,
+                            row.errors,
+                            {**state.values, **row.values},
+                            keep_input=keep_input,
                         )
         self.calculate(state)
         self._apply_visibility(state)

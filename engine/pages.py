@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.expressions import Expression, ExpressionError
-from engine.forms import ROW_MARKER, FormState, Row
+from engine.forms import PAGE_INPUT, ROW_MARKER, FormState, Row, _row_changed
 from engine.service import Choice, Column, Field, Result, RowTable, Service
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ def changed_cells(
             if spec_field.name in names:
                 cells.append(top_cell(state, spec_field))
         for each_table in service.rows:
-            for each_row in state.rows.get(each_table.name, []):
+            # Only the cells on the shown page exist in the browser.
+            for each_row in row_page(state, each_table).rows:
                 for calculation in each_table.calculations:
                     cells.append(
                         row_cell(
@@ -107,6 +108,68 @@ def changed_cells(
         ):
             cells.append(top_cell(state, spec_field))
     return cells
+
+
+@dataclass
+class RowPage:
+    """The rows of a row table that one page of the form shows, and the rest."""
+
+    table: RowTable
+    rows: list[Row]
+    # Rows off the page whose input the form must still post, as hidden inputs.
+    carried: list[Row]
+    page: int
+    pages: int
+
+    @property
+    def page_input(self) -> str:
+        return PAGE_INPUT + self.table.name
+
+
+def row_page(state: FormState, table: RowTable) -> RowPage:
+    """Pick the rows of the table's current page.
+
+    A row off the page is carried when the server could not rebuild it: every row of
+    a table filled by hand, and a row from the core that the user changed.
+    """
+    rows = state.rows.get(table.name, [])
+    if not table.page_size:
+        return RowPage(table, rows, [], 1, 1)
+    size = table.page_size
+    pages = max(1, -(-len(rows) // size))
+    page = min(max(state.pages.get(table.name, 1), 1), pages)
+    shown = rows[(page - 1) * size : page * size]
+    shown_indexes = {row.index for row in shown}
+    carried = [
+        row
+        for row in rows
+        if row.index not in shown_indexes
+        and (table.editable or _row_changed(table, row))
+    ]
+    return RowPage(table, shown, carried, page, pages)
+
+
+def carried_inputs(table: RowTable, row: Row) -> list[tuple[str, str]]:
+    """Return the hidden inputs (name, value) that keep an off-page row's input."""
+    prefix = f"{table.name}-{row.index}-"
+    names = [item.name for item in table.fields if not item.read_only]
+    if table.prefill_key and table.prefill_key not in names:
+        names.insert(0, table.prefill_key)
+    inputs = [(prefix + name, str(row.raw.get(name) or "")) for name in names]
+    if table.editable:
+        inputs.append((prefix + ROW_MARKER, "1"))
+    return inputs
+
+
+def show_first_error(state: FormState) -> None:
+    """Turn each paged row table to the page of its first row with an error."""
+    for table in state.service.rows:
+        if not table.page_size:
+            continue
+        for position, row in enumerate(state.rows.get(table.name, [])):
+            if row.errors:
+                state.pages[table.name] = position // table.page_size + 1
+                break
 
 
 @dataclass

@@ -85,6 +85,8 @@ class RowTable:
     prefill_key: str | None = None
     prefill_fill: dict[str, str] = field(default_factory=dict)
     submit_rows: str = "all"
+    # Rows shown per page of the form; None shows every row.
+    page_size: int | None = None
 
     def field(self, name: str) -> Field:
         return next(item for item in self.fields if item.name == name)
@@ -308,6 +310,7 @@ def _build_rows(spec: dict[str, Any]) -> RowTable:
         prefill_key=prefill.get("key"),
         prefill_fill=dict(prefill.get("fill", {})),
         submit_rows=spec.get("submit-rows", "all"),
+        page_size=spec.get("page-size"),
     )
 
 

@@ -769,8 +769,16 @@ class _SpecRules:
                 self.require_field(
                     "E402", path + ("fill", target), target, scope, at_key=True
                 )
+            # A row lookup may pass top-level fields as well as the row's own.
+            readable = scope.readable()
             for parameter, source in lookup.get("params", {}).items():
-                self.require_field("E403", path + ("params", parameter), source, scope)
+                if source not in readable:
+                    hint = did_you_mean(source, readable, "field")
+                    where = self.where(scope)
+                    parameter_path = path + ("params", parameter)
+                    self.report(
+                        "E403", parameter_path, name=source, where=where, hint=hint
+                    )
 
     def require_field(
         self,
@@ -864,6 +872,7 @@ class _SpecRules:
             "query": "result",
             "calc": "result",
             "print": "print",
+            "account": "submit",
         }
         section = needed.get(kind)
         if section is not None and section not in self.spec:

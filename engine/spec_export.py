@@ -141,7 +141,9 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
                         },
                     }
                 }
-    elif service.kind == "apply":
+    elif service.kind in ("apply", "account"):
+        # An application shows its inputs for review; an account service runs at once.
+        after = "show them" if service.kind == "apply" else "carry out the service"
         paths[base] = {
             "get": {
                 "operationId": f"{service.id}-page",
@@ -150,7 +152,7 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
             },
             "post": {
                 "operationId": f"{service.id}-submit",
-                "summary": f"{service.title}: check the inputs, then show them",
+                "summary": f"{service.title}: check the inputs, then {after}",
                 "requestBody": _form_body(form),
                 "responses": answers,
             },

@@ -116,6 +116,9 @@ def value_strategy(
 
     if kind in ("text", "textarea"):
         return _text_strategy(spec_field)
+    if kind == "password":
+        # One strong password for every password field, so fields typed twice match.
+        return st.just("Sample@2026")
     if kind in ("date", "month", "date-range", "month-range"):
         return _date_strategy(spec_field)
 
@@ -375,6 +378,9 @@ class SampleBuilder:
             for case, raw, code, params in field_cases(
                 item, self.resolve, self.offered(item)
             ):
+                if case == "missing" and item.name in self.refilled():
+                    # The engine fills an emptied field again from its lookup.
+                    continue
                 changed = {**base["top"], item.name: raw}
                 form = self.form_of(changed, base["rows"], tables)
                 sample = self.case_sample(
@@ -383,6 +389,15 @@ class SampleBuilder:
                 (self.samples.valid if code is None else self.samples.invalid).append(
                     sample
                 )
+
+    def refilled(self) -> set[str]:
+        """Return the top-level fields that a lookup without a trigger fills."""
+        return {
+            target
+            for lookup in self.service.lookups
+            if lookup.trigger is None
+            for target in lookup.fill
+        }
 
     def hidden_case(self, spec_field: Field, tables: list[RowTable]) -> None:
         """Add a submission that fills `spec_field` while its condition hides it."""

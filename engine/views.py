@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
-from engine import submission
+from engine import revisions, submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
@@ -33,6 +33,7 @@ from engine.pages import (
     operation_params,
     row_cells,
     shape_result,
+    show_first_error,
     table_rows,
 )
 from engine.records import STATUS_LABELS
@@ -103,6 +104,10 @@ def service_page(hall: str, service_id: str) -> Any:
     service = _service(hall, service_id)
     if service.kind in ("query", "calc"):
         return _query_page(service)
+    if service.kind == "account":
+        from engine.account_pages import account_page
+
+        return account_page(service)
     if service.kind != "apply":
         abort(404)
     if request.method == "GET":
@@ -236,7 +241,7 @@ def _apply_post(service: Service) -> Any:
         session.commit()
 
     if action.startswith(
-        ("add_row:", "remove_row:", "remove_attachment:", "send_code")
+        ("add_row:", "remove_row:", "remove_attachment:", "send_code", "page:")
     ):
         notice = _form_action(service, runtime, state, draft, action)
         return _render(
@@ -254,6 +259,7 @@ def _apply_post(service: Service) -> Any:
         **attachment_errors,
     }
     if data is None or extra_errors or attachment_errors:
+        show_first_error(state)
         return _render(
             service,
             state,
@@ -327,6 +333,14 @@ def _form_action(
             db(), current_hall().attachments_dir, draft, int(parts[1])
         )
         db().commit()
+    elif (
+        parts[0] == "page"
+        and len(parts) == 3
+        and parts[1] in state.rows
+        and parts[2].isdigit()
+        and len(parts[2]) < 6
+    ):
+        state.pages[parts[1]] = int(parts[2])
     elif parts[0] == "send_code" and service.verification == "sms":
         from engine.auth import registered_mobile
         from engine.identifiers import mask_mobile
@@ -543,7 +557,28 @@ def application(hall: str, number: str) -> Any:
         service=service,
         status_label=STATUS_LABELS.get(found.status, found.status),
         menu=current_hall().services_of(hall),
+        revision=revisions.latest_revision(db(), found, _caller()),
     )
+
+
+@halls.post("/applications/<number>/revise")
+@login_required()
+def revise(hall: str, number: str) -> Any:
+    """Open the form of a returned application, filled in, to correct and submit."""
+    caller = _caller()
+    returned = submission.find_application(db(), number, caller)
+    if returned is None or returned.status != revisions.RETURNED:
+        abort(404)
+    service = _service(hall, returned.service_id)
+    earlier = revisions.latest_revision(db(), returned, caller)
+    if earlier is not None and earlier.number:
+        return redirect(url_for("halls.application", hall=hall, number=earlier.number))
+    draft = revisions.revise(
+        db(), current_hall().attachments_dir, service, returned, caller
+    )
+    state = _runtime(service).from_input(MultiDict(draft.form_values))
+    notice = f"正在修改退回的申报 {number}，提交后作为第{draft.revision}版重新审核"
+    return _render(service, state, draft=draft, notice=notice)
 
 
 @halls.get("/applications/<number>/attachments/<int:attachment_id>")

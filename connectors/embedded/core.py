@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Caller, NotFound, UnknownOperation
 from connectors.embedded import review
-from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import CoreBase
-from connectors.embedded.operations import OPERATIONS
+from connectors.embedded.operations import APPROVALS, OPERATIONS
 from engine.policy import Policy
 
 log = logging.getLogger(__name__)

@@ -218,3 +218,21 @@ class ReviewItem(CoreBase):
     reviewer: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime]
     decided_at: Mapped[dt.datetime | None]
+
+
+class Transfer(CoreBase):
+    """An account moved from one unit to another with the balance it carried."""
+
+    __tablename__ = "core_transfer"
+    __table_args__ = (
+        Index("ix_core_transfer_from_unit_date", "from_unit_id", "transferred_on"),
+        Index("ix_core_transfer_to_unit_date", "to_unit_id", "transferred_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("core_account.id"))
+    from_unit_id: Mapped[int] = mapped_column(ForeignKey("core_unit.id"))
+    to_unit_id: Mapped[int] = mapped_column(ForeignKey("core_unit.id"))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    transferred_on: Mapped[dt.date]
+    application_number: Mapped[str | None] = mapped_column(String(40))

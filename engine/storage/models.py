@@ -41,6 +41,10 @@ class Application(HallBase):
     delivered_at: Mapped[dt.datetime | None]
     delivery_attempts: Mapped[int] = mapped_column(default=0)
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    # A correction of a returned application gets its own number; `revises` names the
+    # returned one and `revision` counts from 1 along the chain.
+    revises: Mapped[str | None] = mapped_column(String(20), index=True)
+    revision: Mapped[int] = mapped_column(default=1)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="application",
@@ -228,3 +232,23 @@ class VerificationLookup(HallBase):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_verification_lookup_address_at", "address", "at"),)
+
+
+class IdentityVerification(HallBase):
+    """A login's acceptance of the identity-verification agreement.
+
+    For a unit the subject is the unit account and `person_account` names the
+    handler who accepted; the unit is verified while that person is its handler.
+    """
+
+    __tablename__ = "identity_verification"
+    __table_args__ = (Index("ix_identity_verification_subject", "hall", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hall: Mapped[str] = mapped_column(String(10))
+    subject: Mapped[str] = mapped_column(String(40))
+    person_account: Mapped[str] = mapped_column(String(20))
+    # The service id and version whose agreement text was accepted.
+    agreement: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

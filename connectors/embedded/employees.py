@@ -1,0 +1,140 @@
+"""The employees of a unit: the employee list and one employee's ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from connectors.base import Caller, NotFound, Rejected
+from connectors.embedded import inputs, ledger
+from connectors.embedded.codes import ACCOUNT_STATUS, ACTIVE, FROZEN, SEX
+from connectors.embedded.context import CoreContext
+from connectors.embedded.models import Account, Person, Unit
+from connectors.embedded.scope import caller_unit
+from connectors.embedded.units import deposit_for
+
+# The same message for an unknown ID number and another unit's employee, so a unit
+# cannot learn who deposits elsewhere.
+NOT_AN_EMPLOYEE = "该证件号码不是本单位职工，请核对"
+ZERO = Decimal("0.00")
+
+
+def account_statuses(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> list:
+    """List the account statuses as choices for a form."""
+    return [{"value": code, "label": label} for code, label in ACCOUNT_STATUS.items()]
+
+
+def employee_list(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> list:
+    """List every account of the caller's unit, whatever its status, with filters."""
+    unit = caller_unit(context, caller)
+    query = _filtered(
+        select(Account, Person)
+        .join(Person, Account.person_id == Person.id)
+        .where(Account.unit_id == unit.id),
+        params,
+    )
+    rows = context.session.execute(query.order_by(Account.person_account))
+    return [_employee_row(context, unit, account, person) for account, person in rows]
+
+
+def _filtered(query: Select[Any], params: Mapping[str, Any]) -> Select[Any]:
+    person_account = str(params.get("person_account") or "").strip()
+    if person_account:
+        query = query.where(Account.person_account == person_account)
+    name = str(params.get("name") or "").strip()
+    if name:
+        query = query.where(Person.name.contains(name, autoescape=True))
+    status = str(params.get("status") or "").strip()
+    if status:
+        if status not in ACCOUNT_STATUS:
+            raise Rejected(f"未知的账户状态：{status}", field="status")
+        query = query.where(Account.status == status)
+    id_number = str(params.get("id_number") or "").strip()
+    if id_number:
+        query = query.where(Person.id_number == id_number.upper())
+    return query
+
+
+def _employee_row(
+    context: CoreContext, unit: Unit, account: Account, person: Person
+) -> dict[str, Any]:
+    # Sealed and closed accounts take no deposits.
+    depositing = account.status in (ACTIVE, FROZEN)
+    deposit = deposit_for(context, unit, account.base) if depositing else None
+    return {
+        "person_account": account.person_account,
+        "name": person.name,
+        "id_number": person.id_number,
+        "sex": SEX.get(person.sex, ""),
+        "mobile": person.mobile,
+        "base": account.base,
+        "unit_deposit": deposit.unit if deposit else ZERO,
+        "person_deposit": deposit.person if deposit else ZERO,
+        "balance": account.balance,
+        "status": account.status,
+        "status_label": ACCOUNT_STATUS.get(account.status, account.status),
+        "opened_on": account.opened_on,
+        "last_paid_month": account.last_paid_month,
+    }
+
+
+def employee_of_unit(
+    context: CoreContext, unit: Unit, id_number: str, field: str = "id_number"
+) -> tuple[Account, Person]:
+    """Return the account at `unit` of the person with this ID number.
+
+    An unknown ID number and a person who is not with the unit raise the same
+    NotFound. Of several accounts at the unit, an active one comes first.
+    """
+    rows = context.session.execute(
+        select(Account, Person)
+        .join(Person, Account.person_id == Person.id)
+        .where(Person.id_number == id_number, Account.unit_id == unit.id)
+        .order_by(Account.status, Account.person_account)
+    ).all()
+    if not rows:
+        raise NotFound(NOT_AN_EMPLOYEE, field=field)
+    return rows[0][0], rows[0][1]
+
+
+def employee_ledger(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
+    """Return one employee's account card and ledger for a month range."""
+    unit = caller_unit(context, caller)
+    id_number = inputs.id_number(params.get("id_number"), context.today)
+    account, person = employee_of_unit(context, unit, id_number)
+    return {
+        "person_account": account.person_account,
+        "name": person.name,
+        "status_label": ACCOUNT_STATUS.get(account.status, account.status),
+        "base": account.base,
+        "balance": account.balance,
+        "last_paid_month": account.last_paid_month,
+        "entries": ledger.entries(context, params, account_id=account.id),
+    }
+
+
+def employee(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
+    """Back-fill an employee row of the caller's unit from the ID number."""
+    unit = caller_unit(context, caller)
+    id_number = inputs.id_number(params.get("id_number"), context.today)
+    account, person = employee_of_unit(context, unit, id_number)
+    return {
+        "id_number": person.id_number,
+        "name": person.name,
+        "person_account": account.person_account,
+        "balance": account.balance,
+        "status": account.status,
+        "status_label": ACCOUNT_STATUS.get(account.status, account.status),
+        "mobile": person.mobile,
+        "address": person.address,
+        "bank_card": person.bank_card,
+    }

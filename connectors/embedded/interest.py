@@ -1,0 +1,77 @@
+"""The unit's interest statement: each employee's interest of one interest year."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from connectors.base import Caller, Rejected
+from connectors.embedded import inputs
+from connectors.embedded.context import CoreContext
+from connectors.embedded.models import Account, InterestSettlement, Person
+from connectors.embedded.scope import caller_unit
+
+ZERO = Decimal("0.00")
+
+
+def interest_years(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> list:
+    """List the years in which the unit's accounts were settled, newest first."""
+    unit = caller_unit(context, caller)
+    years = context.session.scalars(
+        select(InterestSettlement.year)
+        .join(Account, InterestSettlement.account_id == Account.id)
+        .where(Account.unit_id == unit.id)
+        .distinct()
+        .order_by(InterestSettlement.year.desc())
+    )
+    return [
+        {"value": str(year), "label": f"{year - 1}-07-01 至 {year}-06-30"}
+        for year in years
+    ]
+
+
+def interest_statement(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
+    """Return the settlements of one year for the unit's accounts, with totals.
+
+    `year` is the calendar year of the closing 30 June. An account counts for the
+    unit it belongs to now.
+    """
+    unit = caller_unit(context, caller)
+    year = inputs.whole_number(params, "year", "结息年度")
+    if not 1900 < year < 3000:
+        raise Rejected("结息年度应为四位年份，例如 2026", field="year")
+    found = context.session.execute(
+        select(InterestSettlement, Account, Person)
+        .join(Account, InterestSettlement.account_id == Account.id)
+        .join(Person, Account.person_id == Person.id)
+        .where(Account.unit_id == unit.id, InterestSettlement.year == year)
+        .order_by(Account.person_account)
+    ).all()
+    rows = [
+        {
+            "person_account": account.person_account,
+            "name": person.name,
+            "settled_on": settlement.settled_on,
+            "rate": settlement.rate,
+            "balance_before": settlement.balance_before,
+            "interest": settlement.interest,
+            "balance_after": settlement.balance_after,
+        }
+        for settlement, account, person in found
+    ]
+    return {
+        "unit_name": unit.name,
+        "year": year,
+        "employee_count": len(rows),
+        "total_before": sum((row["balance_before"] for row in rows), ZERO),
+        "total_interest": sum((row["interest"] for row in rows), ZERO),
+        "total_after": sum((row["balance_after"] for row in rows), ZERO),
+        "employees": rows,
+    }
