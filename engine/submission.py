@@ -27,8 +27,8 @@ APPLICATION_NUMBER = re.compile(r"[A-Z][0-9]{1,19}")
 def valid_draft_token(token: str) -> bool:
     """Tell whether text can be a draft token: URL-safe base64 of at most 43 characters.
 
-    Checking first keeps NUL bytes and other junk out of queries, which PostgreSQL
-    would reject with an error instead of finding nothing.
+    Checking first keeps NUL bytes and other junk out of queries. PostgreSQL's text
+    types cannot hold a NUL byte, so such a query raises an error there.
     """
     return DRAFT_TOKEN.fullmatch(token) is not None
 
