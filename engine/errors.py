@@ -51,10 +51,14 @@ def _http_error(error: HTTPException) -> Any:
         message = MESSAGES.get(code, MESSAGES[400]).format(
             limit=_limit_label(), parts=current_app.config.get("MAX_FORM_PARTS")
         )
-    return _page(code, message)
+    body, status = _page(code, message)
+    # A 405 answer must name the methods the address accepts.
+    allowed = getattr(error, "valid_methods", None)
+    headers = {"Allow": ", ".join(allowed)} if allowed else {}
+    return body, status, headers
 
 
-def _page(code: int, message: str) -> Any:
+def _page(code: int, message: str) -> tuple[str, int]:
     title = TITLES.get(code, TITLES[400])
     if request.headers.get("HX-Request"):
         return render_template("partials/request_error.html", message=message), code

@@ -21,6 +21,7 @@ from connectors.base import CoreError
 from engine.app import current_hall, db
 from engine.auth import login_required
 from engine.fields import TEXTAREA_CONTROLS, has_hidden_characters
+from engine.submission import valid_number
 from engine.records import STATUS_LABELS
 from engine.storage.models import Application, AuditEntry
 from engine.views import send_attachment
@@ -33,6 +34,8 @@ MAX_COMMENT_LENGTH = 500
 
 
 def _application(number: str) -> Application:
+    if not valid_number(number):
+        abort(404)
     found = (
         db().scalars(select(Application).where(Application.number == number)).first()
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,23 @@ from engine.service import Service
 from engine.storage.models import Application, Attachment, AuditEntry, utcnow
 
 log = logging.getLogger(__name__)
+
+DRAFT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,43}")
+APPLICATION_NUMBER = re.compile(r"[A-Z][0-9]{1,19}")
+
+
+def valid_draft_token(token: str) -> bool:
+    """Tell whether text can be a draft token: URL-safe base64 of at most 43 characters.
+
+    Checking first keeps NUL bytes and other junk out of queries. PostgreSQL's text
+    types cannot hold a NUL byte, so such a query raises an error there.
+    """
+    return DRAFT_TOKEN.fullmatch(token) is not None
+
+
+def valid_number(number: str) -> bool:
+    """Tell whether text can be an application number, such as U20261204000001."""
+    return APPLICATION_NUMBER.fullmatch(number) is not None
 
 
 def owned_by(query: Any, caller: Caller) -> Any:
@@ -35,7 +53,7 @@ def owned_by(query: Any, caller: Caller) -> Any:
 def find_draft(
     session: Session, token: str, service: Service, caller: Caller
 ) -> Application | None:
-    if not token or len(token) > 43:
+    if not valid_draft_token(token):
         return None
     query = select(Application).where(
         Application.draft_token == token,
@@ -48,6 +66,8 @@ def find_draft(
 def find_application(
     session: Session, number: str, caller: Caller
 ) -> Application | None:
+    if not valid_number(number):
+        return None
     query = select(Application).where(Application.number == number)
     return session.scalars(owned_by(query, caller)).first()
 

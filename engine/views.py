@@ -376,6 +376,8 @@ def confirm(hall: str, service_id: str) -> Any:
     token = request.form.get("_draft", "")
     draft = submission.find_draft(session, token, service, caller)
     if draft is None:
+        if not submission.valid_draft_token(token):
+            abort(404)
         # A second click after the first confirmed: show what the first one created.
         done = session.scalars(
             submission.owned_by(
@@ -593,6 +595,8 @@ def attachment(hall: str, number: str, attachment_id: int) -> Any:
 @halls.get("/drafts/<token>/attachments/<int:attachment_id>")
 @login_required()
 def draft_attachment(hall: str, token: str, attachment_id: int) -> Any:
+    if not submission.valid_draft_token(token):
+        abort(404)
     query = select(Application).where(Application.draft_token == token)
     found = db().scalars(submission.owned_by(query, _caller())).first()
     if found is None:

@@ -22,6 +22,7 @@ from support import (
     errors_of,
     latest_sms_code,
     login_person,
+    login_staff,
     login_unit,
     parse,
     parse_fragment,
@@ -532,3 +533,23 @@ def test_odd_application_numbers(
         response = unit_b.get(url)
         assert response.status_code == 404, url
         assert "未找到" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "number", ["U" + "9" * 5000, "U2026%00", "u20261204000001", ""]
+)
+def test_staff_odd_numbers(client: FlaskClient, app: Flask, number: str) -> None:
+    login_staff(client)
+    before = snapshot(app)
+    page = client.get("/staff/reviews")
+    for response in (
+        client.get(f"/staff/reviews/{number}"),
+        client.get(f"/staff/reviews/{number}/attachments/1"),
+        client.post(
+            f"/staff/reviews/{number}",
+            data={"csrf_token": csrf_token(page), "decision": "approve"},
+        ),
+    ):
+        assert response.status_code in (404, 405)
+        assert re.search(r"[\u4e00-\u9fff]", response.get_data(as_text=True))
+    assert snapshot(app) == before

@@ -505,3 +505,12 @@ def test_login_ids_checked_before_lookup(
     assert response.status_code == 400
     assert any(message in text for text in errors_of(response)), errors_of(response)
     assert stored_state(app) == before
+
+
+def test_wrong_method_answered_in_chinese(app: Flask, client: FlaskClient) -> None:
+    login_unit(client, app)
+    response = client.get("/logout")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert "请求方式不正确" in response.get_data(as_text=True)
+    assert client.get("/unit/").status_code == 200
