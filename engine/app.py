@@ -222,8 +222,8 @@ def _build_hall(app: Flask) -> Hall:
 
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
-    from engine.printing import printing
     from engine.ca_login import ca_login
+    from engine.printing import printing
     from engine.staff import staff
     from engine.views import halls
 
