@@ -7,6 +7,7 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
+from connectors.embedded import deposit_proof, loan_accounts, projects
 from connectors.embedded.context import CoreContext
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
@@ -25,4 +26,11 @@ OPERATIONS: dict[str, CoreOperation] = {
     "account.open": applications.open_accounts,
     "person.base_change": applications.change_bases,
     "loan.trial": loans.trial,
+    "loan.contracts": loan_accounts.contracts,
+    "loan.repaying_contracts": loan_accounts.repaying_contracts,
+    "loan.account": loan_accounts.account_card,
+    "loan.repayments": loan_accounts.repayments,
+    "loan.progress": loan_accounts.progress,
+    "projects.search": projects.search,
+    "person.deposit_proof": deposit_proof.deposit_proof,
 }
