@@ -115,3 +115,32 @@ def decide(app: Flask, number: str, decision: str = "approve", comment: str = ""
         f"/staff/reviews/{number}",
         data={"csrf_token": csrf_token(page), "decision": decision, "comment": comment},
     )
+
+
+def renter(app: Flask, minimum: str = "20000") -> Account:
+    """Return an active account without a loan, deposited up to last month."""
+    from decimal import Decimal
+
+    with core_session(app) as session:
+        borrowers = select(Loan.person_id)
+        accounts = session.scalars(
+            select(Account)
+            .where(
+                Account.status == "01",
+                Account.person_id.not_in(borrowers),
+                Account.balance >= Decimal(minimum),
+                Account.last_paid_month.is_not(None),
+            )
+            .order_by(Account.person_account)
+        ).all()
+    latest = max(account.last_paid_month or "" for account in accounts)
+    chosen = [account for account in accounts if account.last_paid_month == latest]
+    assert chosen, "the demo data has no depositor who could rent"
+    return chosen[0]
+
+
+def account_by_number(app: Flask, person_account: str) -> Account:
+    with core_session(app) as session:
+        return session.scalars(
+            select(Account).where(Account.person_account == person_account)
+        ).one()

@@ -8,6 +8,8 @@ from typing import Any
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
 from connectors.embedded import deposit_proof, loan_accounts, projects
+from connectors.embedded import retirement, withdrawals
+from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext
 
 CoreOperation = Callable[[CoreContext, Caller, Mapping[str, Any]], Any]
@@ -33,4 +35,20 @@ OPERATIONS: dict[str, CoreOperation] = {
     "loan.progress": loan_accounts.progress,
     "projects.search": projects.search,
     "person.deposit_proof": deposit_proof.deposit_proof,
+    "withdrawal.profile": withdrawals.profile,
+    "withdrawal.rent_trial": withdrawals.rent_trial,
+    withdrawals.RENT: withdrawals.submit_rent,
+    "withdrawal.repayment_trial": withdrawals.repayment_trial,
+    withdrawals.REPAYMENT: withdrawals.submit_repayment,
+    "withdrawal.retirement_amount": retirement.amount,
+    "withdrawal.retirement_trial": retirement.trial,
+    withdrawals.RETIREMENT: retirement.submit,
 }
+
+APPROVALS.update(
+    {
+        withdrawals.RENT: withdrawals.approve_withdrawal,
+        withdrawals.REPAYMENT: withdrawals.approve_withdrawal,
+        withdrawals.RETIREMENT: retirement.approve,
+    }
+)
