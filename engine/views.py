@@ -314,9 +314,7 @@ def _apply_trial(
         {"kind": item.kind} for item in (draft.attachments if draft else [])
     ]
     try:
-        answer = current_hall().router.call(
-            service.result.operation, _caller(), params
-        )
+        answer = current_hall().router.call(service.result.operation, _caller(), params)
     except (Rejected, NotFound) as error:
         kinds = {spec.kind for spec in service.attachments}
         fields = {spec_field.name for spec_field in service.fields}

@@ -105,7 +105,9 @@ def confirm(client: FlaskClient, url: str, response: TestResponse) -> str:
     return done.headers["Location"].rsplit("/", 1)[-1]
 
 
-def decide(app: Flask, number: str, decision: str = "approve", comment: str = "") -> Any:
+def decide(
+    app: Flask, number: str, decision: str = "approve", comment: str = ""
+) -> Any:
     """Approve or return an application as the centre's reviewer."""
     reviewer = app.test_client()
     login_staff(reviewer)

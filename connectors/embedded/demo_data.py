@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 from stdnum import luhn
 from stdnum.cn import ric, uscc
@@ -168,12 +168,30 @@ def seed(session: Session, policy: Policy, today: dt.date) -> None:
         if rows:
             session.execute(insert(model), rows)
     session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        _advance_sequences(session, [model for model, rows in builder.tables() if rows])
     log.info(
         "seeded demo core: %d units, %d accounts, %d ledger entries",
         len(builder.units),
         len(builder.accounts),
         len(builder.ledger),
     )
+
+
+def _advance_sequences(session: Session, models: list[type]) -> None:
+    """Move PostgreSQL's id sequences past the ids the demo rows were inserted with.
+
+    Rows inserted with explicit ids leave a sequence at its start, so the next row
+    the core adds would reuse id 1.
+    """
+    for model in models:
+        table = model.__tablename__
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        )
 
 
 def has_data(session: Session) -> bool:

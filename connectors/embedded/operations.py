@@ -7,7 +7,7 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
-from connectors.embedded import deposit_proof, loan_accounts, projects
+from connectors.embedded import deposit_proof, loan_accounts, projects  # noqa: I001
 from connectors.embedded import retirement, withdrawals
 from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext

@@ -68,7 +68,10 @@ def open_withdrawals(context: CoreContext, account: Account) -> list[ReviewItem]
 def withdrawable(context: CoreContext, account: Account) -> Decimal:
     """Return the balance less what open withdrawals of the account claim."""
     claimed = sum(
-        (Decimal(item.payload["amount"]) for item in open_withdrawals(context, account)),
+        (
+            Decimal(item.payload["amount"])
+            for item in open_withdrawals(context, account)
+        ),
         ZERO,
     )
     return max(account.balance - claimed, ZERO)
@@ -93,9 +96,7 @@ def check_amount(amount: Decimal, limit: Decimal, why: str) -> None:
     if amount <= 0:
         raise Rejected("本次提取金额应大于 0", field="amount")
     if amount > limit:
-        raise Rejected(
-            f"本次提取金额不能超过{why} {limit:,.2f} 元", field="amount"
-        )
+        raise Rejected(f"本次提取金额不能超过{why} {limit:,.2f} 元", field="amount")
 
 
 def bank_card(params: Mapping[str, Any]) -> str:
@@ -129,7 +130,9 @@ def rent_trial(context: CoreContext, caller: Caller, params: Mapping[str, Any]) 
     return _rent(context, account, person, params)
 
 
-def submit_rent(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
+def submit_rent(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
     """Queue a rent withdrawal for review."""
     number = inputs.text(params, "application_number", "申报编号")
     earlier = review.already_submitted(context, caller, RENT, number)
@@ -250,7 +253,7 @@ def repayment_trial(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
 ) -> dict:
     """Check a loan-repayment withdrawal and return its limits, without queueing it."""
-    account, person = caller_account(context, caller)
+    account, _person = caller_account(context, caller)
     return _repayment(context, caller, account, params)
 
 
@@ -283,15 +286,17 @@ def _repayment(
     check_account(context, account, REPAYMENT)
     loan_type = str(params.get("loan_type") or "")
     if loan_type == HPF_LOAN:
-        loan = own_loan(context, caller, inputs.text(params, "contract", "借款合同编号"))
+        loan = own_loan(
+            context, caller, inputs.text(params, "contract", "借款合同编号")
+        )
         contract = loan.contract_number
         repaid = sum(
             (row.payment for row in instalments(context, loan) if row.paid_on),
             ZERO,
         )
     elif loan_type == COMMERCIAL_LOAN:
-        bank = inputs.text(params, "loan_bank", "贷款银行")
-        contract = inputs.text(params, "loan_contract", "商业贷款合同编号")
+        bank = inputs.text(params, "commercial_bank", "贷款银行")
+        contract = inputs.text(params, "commercial_contract", "商业贷款合同编号")
         contract = f"{bank} {contract}"
         repaid = inputs.amount(params, "repaid_total", "已偿还本息合计")
         _require_attachments(params, ("loan_contract", "repayment_record"))
@@ -319,7 +324,9 @@ def _repayment(
     }
 
 
-def _withdrawn_for_loan(context: CoreContext, account: Account, loan_key: str) -> Decimal:
+def _withdrawn_for_loan(
+    context: CoreContext, account: Account, loan_key: str
+) -> Decimal:
     """Sum the approved repayment withdrawals of the account for one loan."""
     items = context.session.scalars(
         select(ReviewItem).where(

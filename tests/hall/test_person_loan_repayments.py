@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
-from person_support import DEMO_ACCOUNT, core_session, demo_loan, other_borrower
-from person_support import table_of
+from person_support import (
+    DEMO_ACCOUNT,
+    core_session,
+    demo_loan,
+    other_borrower,
+    table_of,
+)
 from sqlalchemy import select
 from support import errors_of, login_person, parse
 

@@ -133,7 +133,10 @@ def test_form_calculates_maximum(app: Flask, client: FlaskClient, tenant: str) -
     ("changes", "expected"),
     [
         # Above six months at the commercial limit.
-        ({"amount": "9000.01"}, "本次提取金额不能超过按租房提取规则计算的限额 9,000.00 元"),
+        (
+            {"amount": "9000.01"},
+            "本次提取金额不能超过按租房提取规则计算的限额 9,000.00 元",
+        ),
         # A choice the form never offered.
         ({"housing_type": "villa"}, "租住住房类型的选项无效，请从列表中选择"),
         # Required inputs left empty.
