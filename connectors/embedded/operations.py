@@ -7,8 +7,9 @@ from typing import Any
 
 from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
-from connectors.embedded import deposit_proof, loan_accounts, projects  # noqa: I001
+from connectors.embedded import deposit_proof, loan_accounts, projects
 from connectors.embedded import retirement, withdrawals
+from connectors.embedded import early_repayment
 from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext
 
@@ -43,6 +44,9 @@ OPERATIONS: dict[str, CoreOperation] = {
     "withdrawal.retirement_amount": retirement.amount,
     "withdrawal.retirement_trial": retirement.trial,
     withdrawals.RETIREMENT: retirement.submit,
+    "loan.repayment_status": early_repayment.status,
+    "loan.early_repayment_trial": early_repayment.trial,
+    early_repayment.EARLY_REPAYMENT: early_repayment.submit,
 }
 
 APPROVALS.update(
@@ -50,5 +54,6 @@ APPROVALS.update(
         withdrawals.RENT: withdrawals.approve_withdrawal,
         withdrawals.REPAYMENT: withdrawals.approve_withdrawal,
         withdrawals.RETIREMENT: retirement.approve,
+        early_repayment.EARLY_REPAYMENT: early_repayment.approve,
     }
 )
