@@ -1,4 +1,4 @@
-"""Helpers for the person hall's tests: logins of any depositor, cards, tables, review."""
+"""Helpers for person hall tests: logins of any depositor, cards, tables, review."""
 
 from __future__ import annotations
 
@@ -146,3 +146,37 @@ def account_by_number(app: Flask, person_account: str) -> Account:
         return session.scalars(
             select(Account).where(Account.person_account == person_account)
         ).one()
+
+
+def collect_instalments(app: Flask, day: Any) -> int:
+    """Run the core's collection of instalments due by `day`, as on that day."""
+    from connectors.embedded.context import CoreContext
+    from connectors.embedded.offset import collect_due_instalments
+
+    hall = app.extensions["hall"]
+    with hall.session_factory() as session, session.begin():
+        return collect_due_instalments(CoreContext(session, hall.policy, day))
+
+
+def next_instalment(app: Flask, loan_id: int) -> Any:
+    from connectors.embedded.models import LoanInstalment
+
+    with core_session(app) as session:
+        return session.scalars(
+            select(LoanInstalment)
+            .where(LoanInstalment.loan_id == loan_id, LoanInstalment.paid_on.is_(None))
+            .order_by(LoanInstalment.month)
+        ).first()
+
+
+def offset_entries(app: Flask, account_id: int) -> list[Any]:
+    from connectors.embedded.models import LedgerEntry
+
+    with core_session(app) as session:
+        return list(
+            session.scalars(
+                select(LedgerEntry).where(
+                    LedgerEntry.account_id == account_id, LedgerEntry.entry_type == "07"
+                )
+            )
+        )

@@ -117,7 +117,7 @@ def describe(plan: Plan) -> dict[str, Any]:
 def approve(context: CoreContext, item: ReviewItem) -> None:
     """Replace the unpaid instalments with the new schedule and lower the balance.
 
-    The plan is worked out again on the loan as it stands on approval, with the
+    The plan is worked out again on the loan as it is on approval, with the
     amount and the choice the depositor made.
     """
     caller = Caller("person", person_account=item.person_account)

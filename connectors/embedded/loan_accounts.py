@@ -14,8 +14,9 @@ from connectors.embedded import finance, ledger
 from connectors.embedded.codes import LOAN_REPAYING, LOAN_SETTLED, LOAN_STATUS
 from connectors.embedded.context import CoreContext
 from connectors.embedded.masks import mask_account
-from connectors.embedded.models import Loan, LoanInstalment, ReviewItem
+from connectors.embedded.models import Loan, LoanInstalment, Person, ReviewItem
 from connectors.embedded.scope import caller_account
+from engine.identifiers import mask_mobile
 
 CONTRACT_NOT_FOUND = "未找到该借款合同编号"
 ZERO = Decimal("0.00")
@@ -106,6 +107,7 @@ def account_card(
 ) -> dict:
     """Return the loan card of one of the caller's contracts."""
     loan = own_loan(context, caller, params.get("contract"))
+    person = context.session.get_one(Person, loan.person_id)
     rows = instalments(context, loan)
     paid = [row for row in rows if row.paid_on is not None]
     unpaid = [row for row in rows if row.paid_on is None]
@@ -131,6 +133,8 @@ def account_card(
         "bank": loan.bank,
         "repayment_card": mask_account(loan.repayment_card),
         "house_address": loan.house_address,
+        "mobile": mask_mobile(person.mobile),
+        "address": person.address,
     }
 
 

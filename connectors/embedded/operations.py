@@ -9,7 +9,7 @@ from connectors.base import Caller
 from connectors.embedded import applications, ledger, loans, persons, units
 from connectors.embedded import deposit_proof, loan_accounts, projects
 from connectors.embedded import retirement, withdrawals
-from connectors.embedded import early_repayment
+from connectors.embedded import early_repayment, loan_changes, offset
 from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext
 
@@ -47,6 +47,15 @@ OPERATIONS: dict[str, CoreOperation] = {
     "loan.repayment_status": early_repayment.status,
     "loan.early_repayment_trial": early_repayment.trial,
     early_repayment.EARLY_REPAYMENT: early_repayment.submit,
+    "loan.signable_contracts": offset.signable_contracts,
+    "loan.signed_contracts": offset.signed_contracts,
+    offset.SIGN: offset.sign,
+    "loan.offset_sign_trial": offset.sign_trial,
+    "loan.offset_revoke_trial": offset.revoke_trial,
+    offset.REVOKE: offset.revoke,
+    "loan.details": loan_changes.details,
+    "loan.change_trial": loan_changes.trial,
+    loan_changes.CHANGE: loan_changes.submit,
 }
 
 APPROVALS.update(
@@ -55,5 +64,8 @@ APPROVALS.update(
         withdrawals.REPAYMENT: withdrawals.approve_withdrawal,
         withdrawals.RETIREMENT: retirement.approve,
         early_repayment.EARLY_REPAYMENT: early_repayment.approve,
+        offset.SIGN: offset.approve_sign,
+        offset.REVOKE: offset.approve_revoke,
+        loan_changes.CHANGE: loan_changes.approve,
     }
 )

@@ -1,4 +1,4 @@
-"""租房提取 (person-rent-withdrawal) end to end: limits, checks and the approved debit."""
+"""租房提取 (person-rent-withdrawal): limits, checks and the approved debit."""
 
 from __future__ import annotations
 
