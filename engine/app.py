@@ -60,7 +60,11 @@ def default_config(instance: Path) -> dict[str, Any]:
             os.environ.get("HALL_ATTACHMENTS_DIR", instance / "attachments")
         ),
         "DEMO_MODE": os.environ.get("HALL_DEMO", "1") == "1",
-        "HALL_ROUTES": {"*": "embedded", "applications.*": "hall"},
+        "HALL_ROUTES": {
+            "*": "embedded",
+            "applications.*": "hall",
+            "password.*": "logins",
+        },
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -133,10 +137,14 @@ def _build_hall(app: Flask) -> Hall:
     session_factory = make_session_factory(engine)
     core = EmbeddedCore(session_factory, policy)
     records = ApplicationRecords(session_factory)
+    from engine.accounts import LoginAccounts
+
+    logins = LoginAccounts(session_factory)
     router = ConnectorRouter(
-        {"embedded": core, "hall": records}, app.config["HALL_ROUTES"]
+        {"embedded": core, "hall": records, "logins": logins},
+        app.config["HALL_ROUTES"],
     )
-    known = core.operations() | records.operations()
+    known = core.operations() | records.operations() | logins.operations()
     specs, errors = load_specs(
         spec_paths(specs_dir), policy_names=policy.names(), known_operations=known
     )

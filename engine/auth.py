@@ -179,6 +179,15 @@ def _start_session(hall: str, subject: str, **identity: str | None) -> None:
     log.info("login %s %s", hall, subject)
 
 
+def keep_current_session() -> None:
+    """Carry the current session over a rise of its account's session epoch."""
+    # Another session may have changed the account since this request read it.
+    db().expire_all()
+    account = _account(session.get("hall", ""), session.get("subject", ""))
+    if account is not None:
+        session["epoch"] = account.session_epoch
+
+
 def _safe_next(default: str) -> str:
     target = request.args.get("next", "")
     # Only paths on this site: no scheme, no host, no protocol-relative URL. Browsers

@@ -61,7 +61,7 @@ MESSAGES = {
 }
 
 # Maximum text length where a spec sets no max-length.
-DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000}
+DEFAULT_MAX_LENGTH = {"text": 100, "textarea": 1000, "password": 64}
 TRUE_WORDS = {"on", "1", "true", "y", "yes"}
 
 
@@ -124,6 +124,18 @@ def _text(field: Field, raw: Any) -> str:
     pattern = field.checks.get("pattern")
     if pattern and not re.fullmatch(pattern, text):
         raise Invalid("pattern")
+    return text
+
+
+def _password(field: Field, raw: Any) -> str:
+    # Spaces count as part of a password, so nothing is stripped.
+    text = str(raw)
+    limit = field.checks.get("max-length", DEFAULT_MAX_LENGTH["password"])
+    if len(text) > limit:
+        raise Invalid("max-length", max_length=limit)
+    minimum = field.checks.get("min-length")
+    if minimum is not None and len(text) < minimum:
+        raise Invalid("min-length", min_length=minimum)
     return text
 
 
@@ -236,6 +248,7 @@ def _file(field: Field, raw: Any) -> str:
 PARSERS: dict[str, Callable[[Field, Any], Any]] = {
     "text": _text,
     "textarea": _text,
+    "password": _password,
     "number": _number,
     "money": _money,
     "percent": _percent,

@@ -24,7 +24,7 @@ from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
-from engine.auth import current_caller, login_required
+from engine.auth import current_caller, keep_current_session, login_required
 from engine.forms import FormRuntime, FormState
 from engine.pages import (
     changed_cells,
@@ -113,6 +113,8 @@ def service_page(hall: str, service_id: str) -> Any:
     service = _service(hall, service_id)
     if service.kind in ("query", "calc"):
         return _query_page(service)
+    if service.kind == "account":
+        return _account_page(service)
     if service.kind != "apply":
         abort(404)
     if request.method == "GET":
@@ -209,6 +211,55 @@ def export(hall: str, service_id: str, format: str) -> Any:
     filename = f"{service.id}.{format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# Account services ---------------------------------------------------------------------
+
+
+def _account_page(service: Service) -> Any:
+    """Carry out an account service at once: no review page, no application number."""
+    runtime = _runtime(service)
+    if request.method == "GET":
+        return _render(service, runtime.blank())
+    state = runtime.from_input(request.form)
+    action = request.form.get("_action", "")
+    if action == "send_code":
+        notice = _form_action(service, runtime, state, None, action)
+        return _render(service, state, notice=notice)
+
+    extra_errors = _check_extras(service, _caller(), None)
+    data = runtime.validate(state)
+    if data is None or extra_errors:
+        return _render(service, state, 400, extra_errors=extra_errors)
+    try:
+        current_hall().router.call(service.submit_operation or "", _caller(), data)
+    except (Rejected, NotFound) as error:
+        _place_error(service, state, {}, error)
+        return _render(service, state, 400)
+    except CoreError as error:
+        log.error("account service %s failed: %s", service.id, error)
+        state.form_errors.append("核心系统暂时无法办理，请稍后再试")
+        return _render(service, state, 400)
+    # The operation may have ended the account's other sessions; this one goes on.
+    keep_current_session()
+    return _render(service, runtime.blank(), notice=service.success_message)
+
+
+def _place_error(
+    service: Service,
+    state: FormState,
+    attachment_errors: dict[str, str],
+    error: Rejected,
+) -> None:
+    """Show a core's rejection at its field, its attachment kind or above the form."""
+    kinds = {spec.kind for spec in service.attachments}
+    fields = {spec_field.name for spec_field in service.fields}
+    if error.field in fields:
+        state.errors[error.field] = error.message
+    elif error.field in kinds:
+        attachment_errors[error.field] = error.message
+    else:
+        state.form_errors.append(error.message)
 
 
 # Applying ----------------------------------------------------------------------------
@@ -316,14 +367,7 @@ def _apply_trial(
     try:
         answer = current_hall().router.call(service.result.operation, _caller(), params)
     except (Rejected, NotFound) as error:
-        kinds = {spec.kind for spec in service.attachments}
-        fields = {spec_field.name for spec_field in service.fields}
-        if error.field in fields:
-            state.errors[error.field] = error.message
-        elif error.field in kinds:
-            attachment_errors[error.field] = error.message
-        else:
-            state.form_errors.append(error.message)
+        _place_error(service, state, attachment_errors, error)
         return None
     except CoreError as error:
         log.error("trial of %s failed: %s", service.id, error)

@@ -1,0 +1,102 @@
+"""The hall's own login accounts as a connector, so account specs can change them."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from connectors.base import Caller, Rejected, UnknownOperation
+from engine.storage.models import AuditEntry, LoginAccount, LoginAttempt, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANGE_PASSWORD = "password.change"
+MIN_LENGTH = 8
+# A new password mixes at least three of: upper case, lower case, digits, others.
+CHARACTER_CLASSES = (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]")
+MIN_CLASSES = 3
+STRENGTH_RULE = "新密码应至少 8 位，并包含大写字母、小写字母、数字和符号中的至少三类"
+
+
+def password_problem(password: str, subject: str) -> str | None:
+    """Return why a new password is too weak, or None when it is strong enough."""
+    classes = sum(1 for pattern in CHARACTER_CLASSES if re.search(pattern, password))
+    if len(password) < MIN_LENGTH or classes < MIN_CLASSES:
+        return STRENGTH_RULE
+    if subject and subject in password:
+        return "新密码不能包含登录账号"
+    return None
+
+
+class LoginAccounts:
+    """Answers `password.change` for the logged-in unit or depositor."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self.session_factory = session_factory
+
+    def operations(self) -> set[str]:
+        return {CHANGE_PASSWORD}
+
+    def call(self, operation: str, caller: Caller, params: Mapping[str, Any]) -> Any:
+        if operation != CHANGE_PASSWORD:
+            raise UnknownOperation(operation)
+        return self.change_password(caller, params)
+
+    def change_password(self, caller: Caller, params: Mapping[str, Any]) -> dict:
+        """Check the old password, store the new one and end the other sessions.
+
+        The session epoch rises, so every session issued before the change ends; the
+        page that made the change renews its own session afterwards.
+        """
+        subject = (
+            caller.unit_account if caller.hall == "unit" else caller.person_account
+        )
+        if caller.hall not in ("unit", "person") or not subject:
+            raise Rejected("请先登录网上办事大厅")
+        old = str(params.get("old_password") or "")
+        new = str(params.get("new_password") or "")
+        if new != str(params.get("new_password_again") or ""):
+            raise Rejected("两次输入的新密码不一致", field="new_password_again")
+        problem = password_problem(new, subject)
+        if problem:
+            raise Rejected(problem, field="new_password")
+        if new == old:
+            raise Rejected("新密码不能与原密码相同", field="new_password")
+        with self.session_factory() as session, session.begin():
+            account = session.scalars(
+                select(LoginAccount).where(
+                    LoginAccount.hall == caller.hall, LoginAccount.subject == subject
+                )
+            ).first()
+            if account is None or not check_password_hash(account.password_hash, old):
+                # A wrong old password counts as a failed login of the account.
+                session.add(
+                    LoginAttempt(
+                        hall=caller.hall,
+                        subject=subject,
+                        address="password-change",
+                        succeeded=False,
+                    )
+                )
+                failed = True
+            else:
+                account.password_hash = generate_password_hash(new, method="scrypt")
+                account.password_changed_at = utcnow()
+                account.session_epoch += 1
+                session.add(
+                    AuditEntry(hall=caller.hall, actor=subject, action="password")
+                )
+                failed = False
+        if failed:
+            log.warning(
+                "password change of %s %s: wrong password", caller.hall, subject
+            )
+            raise Rejected("原密码错误", field="old_password")
+        log.info("password of %s %s changed", caller.hall, subject)
+        return {"status": "changed"}
