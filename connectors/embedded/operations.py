@@ -10,6 +10,7 @@ from connectors.embedded import applications, ledger, loans, persons, units
 from connectors.embedded import deposit_proof, loan_accounts, projects
 from connectors.embedded import retirement, withdrawals
 from connectors.embedded import early_repayment, loan_changes, offset
+from connectors.embedded import identity
 from connectors.embedded.applications import APPROVALS
 from connectors.embedded.context import CoreContext
 
@@ -56,6 +57,8 @@ OPERATIONS: dict[str, CoreOperation] = {
     "loan.details": loan_changes.details,
     "loan.change_trial": loan_changes.trial,
     loan_changes.CHANGE: loan_changes.submit,
+    "person.identity": identity.identity,
+    "person.verify_identity": identity.verify,
 }
 
 APPROVALS.update(
