@@ -46,6 +46,7 @@ MESSAGES = {
     "range-missing": "请填写{label}的开始和结束",
     "max-months": "{label}最长为{max_months}个月",
     "choice": "{label}的选项无效，请从列表中选择",
+    "same-as": "{label}与{other}不一致",
     "id-number.length": "{label}应为18位居民身份证号码",
     "id-number.format": "{label}前17位应为数字，最后一位为数字或X",
     "id-number.checksum": "{label}校验位不正确，请核对后重新输入",

@@ -747,6 +747,8 @@ class _SpecRules:
         for section in ("submit", "result", "print"):
             if section in self.spec:
                 yield (section, "operation"), self.spec[section]["operation"]
+        if "check" in self.spec.get("verification", {}):
+            yield ("verification", "check"), self.spec["verification"]["check"]
         for scope, section in self.sections:
             for index, lookup in enumerate(section.get("lookups", [])):
                 yield scope.path + ("lookups", index, "operation"), lookup["operation"]

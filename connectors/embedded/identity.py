@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import Caller, Rejected
+from sqlalchemy import select
+
+from connectors.base import Caller, NotFound, Rejected
+from connectors.embedded import inputs
 from connectors.embedded.context import CoreContext
 from connectors.embedded.masks import mask_id_number
+from connectors.embedded.models import Person
+from connectors.embedded.persons import person_accounts
 from connectors.embedded.scope import caller_account
 from engine.identifiers import mask_mobile
+
+RECOVERY_FAILED = "姓名、手机号码与证件号码登记的信息不符"
 
 
 def identity(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
@@ -35,3 +42,28 @@ def verify(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
         raise Rejected(f"您已于 {person.verified_on.isoformat()} 完成实名认证")
     person.verified_on = context.today
     return {"verified_on": context.today}
+
+
+def recovery_check(
+    context: CoreContext, caller: Caller, params: Mapping[str, Any]
+) -> dict:
+    """Find the account whose person has this ID number, name and registered mobile.
+
+    Any mismatch raises the same NotFound, so the answer never tells whether an ID
+    number is known.
+    """
+    try:
+        id_number = inputs.id_number(params.get("id_number"), context.today)
+        mobile = inputs.mobile(params.get("mobile"))
+    except Rejected:
+        raise NotFound(RECOVERY_FAILED) from None
+    name = str(params.get("name") or "").strip()
+    person = context.session.scalars(
+        select(Person).where(Person.id_number == id_number)
+    ).first()
+    if person is None or person.name != name or person.mobile != mobile:
+        raise NotFound(RECOVERY_FAILED)
+    accounts = person_accounts(context, person)
+    if not accounts:
+        raise NotFound(RECOVERY_FAILED)
+    return {"subject": accounts[0][0].person_account, "mobile": person.mobile}

@@ -59,6 +59,7 @@ OPERATIONS: dict[str, CoreOperation] = {
     loan_changes.CHANGE: loan_changes.submit,
     "person.identity": identity.identity,
     "person.verify_identity": identity.verify,
+    "person.recovery_check": identity.recovery_check,
 }
 
 APPROVALS.update(

@@ -72,7 +72,7 @@ def test_password_changed(app: Flask, depositor: FlaskClient) -> None:
             {"new_password": "abcdefgh1", "new_password_again": "abcdefgh1"},
             "新密码应至少 8 位，并包含大写字母、小写字母、数字和符号中的至少三类",
         ),
-        ({"new_password_again": NEW + "x"}, "两次输入的新密码不一致"),
+        ({"new_password_again": NEW + "x"}, "再次输入新密码与新密码不一致"),
         (
             {
                 "new_password": DEMO_PERSON_PASSWORD,
