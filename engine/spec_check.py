@@ -498,6 +498,17 @@ class _SpecRules:
         self.require_unique(lookups, "lookup name")
         kinds = _named(spec.get("attachments", []), ("attachments",), "kind")
         self.require_unique(kinds, "attachment kind")
+        # An upload is posted under its kind, so a field of the same name would
+        # receive the file instead of its own value.
+        names = {name: path for path, name in top}
+        for path, kind in kinds:
+            if kind in names:
+                self.fail(
+                    path,
+                    f"the attachment kind {kind!r} is also the name at "
+                    f"{format_path(names[kind])}, and the form posts both under "
+                    "that name; rename one of the two",
+                )
         self.require_unique(
             _named(spec.get("steps", []), ("steps",), "name"), "step name"
         )
