@@ -142,6 +142,10 @@ def approve(context: CoreContext, item: ReviewItem) -> None:
             )
         )
     loan.balance = plan.balance - plan.amount
+    # The balances as approved, which the repayment history shows.
+    item.payload = review.plain(
+        {**item.payload, "balance": plan.balance, "balance_after": loan.balance}
+    )
     if loan.balance == 0:
         loan.status = LOAN_SETTLED
         loan.offset_signed = False

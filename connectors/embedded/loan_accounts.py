@@ -139,12 +139,13 @@ def account_card(
 
 
 def repayments(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> list:
-    """List the repaid instalments of one contract within a month range."""
+    """List the repaid instalments and early repayments of one contract in a range."""
     loan = own_loan(context, caller, params.get("contract"))
     start, end = ledger.month_range(params)
-    return [
+    rows = [
         {
             "date": row.paid_on,
+            "kind_label": "按月还款",
             "month": row.month,
             "payment": row.payment,
             "principal": row.principal,
@@ -155,6 +156,38 @@ def repayments(context: CoreContext, caller: Caller, params: Mapping[str, Any]) 
         }
         for row in instalments(context, loan)
         if row.paid_on is not None and start <= row.paid_on < end
+    ]
+    for item in _approved_early_repayments(context, caller, loan):
+        day = item.decided_at.date() if item.decided_at else item.created_at.date()
+        if start <= day < end:
+            amount = Decimal(item.payload["amount"])
+            rows.append(
+                {
+                    "date": day,
+                    "kind_label": "提前还款",
+                    "month": None,
+                    "payment": amount,
+                    "principal": amount,
+                    "interest": ZERO,
+                    "penalty": ZERO,
+                    "balance": Decimal(item.payload["balance_after"]),
+                }
+            )
+    return rows
+
+
+def _approved_early_repayments(
+    context: CoreContext, caller: Caller, loan: Loan
+) -> list[ReviewItem]:
+    items = context.session.scalars(
+        select(ReviewItem).where(
+            ReviewItem.operation == "loan.early_repayment",
+            ReviewItem.person_account == caller.person_account,
+            ReviewItem.status == "approved",
+        )
+    )
+    return [
+        item for item in items if item.payload.get("contract") == loan.contract_number
     ]
 
 

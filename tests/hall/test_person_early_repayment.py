@@ -7,6 +7,7 @@ month, not by the code under test.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -125,6 +126,20 @@ def test_keep_term_schedule_and_approval(app: Flask, borrower: FlaskClient) -> N
     assert card_of(borrower.get("/person/person-loan-account"))["next_payment"] == (
         f"{new_payment:,.2f}"
     )
+    history = table_of(
+        borrower.get(
+            "/person/person-loan-repayments",
+            query_string={
+                "run": "1",
+                "month_from": loan.start_date.strftime("%Y-%m"),
+                "month_to": date.today().strftime("%Y-%m"),
+            },
+        )
+    )
+    early = [row for row in history if row[1] == "提前还款"]
+    assert len(early) == 1
+    assert early[0][3] == "50,000.00"
+    assert early[0][7] == f"{before - 50000:,.2f}"
 
 
 def test_keep_payment_shortens_term(app: Flask, borrower: FlaskClient) -> None:

@@ -45,6 +45,7 @@ def test_repayments_of_whole_term(app: Flask, client: FlaskClient) -> None:
     expected = [
         [
             row.paid_on.isoformat(),
+            "按月还款",
             str(row.month),
             format_yuan(row.payment),
             format_yuan(row.principal),
