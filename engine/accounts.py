@@ -36,7 +36,7 @@ def password_problem(password: str, subject: str) -> str | None:
 
 
 class LoginAccounts:
-    """Answers `password.change` for the logged-in unit or depositor."""
+    """Connector of `password.change` and `password.reset` for units and depositors."""
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self.session_factory = session_factory

@@ -49,7 +49,7 @@ def recovery_check(
 ) -> dict:
     """Find the account whose person has this ID number, name and registered mobile.
 
-    Any mismatch raises the same NotFound, so the answer never tells whether an ID
+    Any mismatch raises the same NotFound, so the result never reveals whether an ID
     number is known.
     """
     try:

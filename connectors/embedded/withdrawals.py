@@ -212,7 +212,7 @@ def _with_period_ends(params: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _check_no_home(context: CoreContext, person: Person) -> None:
     # NOTE: the core keeps no property register. An HPF loan still being repaid is
-    # the one home in the city it knows of; the depositor declares the rest.
+    # the only home in the city it records, and the depositor declares the rest.
     loan = context.session.scalars(
         select(Loan).where(Loan.person_id == person.id, Loan.status != LOAN_SETTLED)
     ).first()
