@@ -59,7 +59,12 @@ ENGINE_KEYS = {
 
 def _service(hall: str, service_id: str) -> Service:
     service = current_hall().services.get(service_id)
-    if service is None or service.hall != hall or service.kind == "print":
+    if (
+        service is None
+        or service.hall != hall
+        or service.kind == "print"
+        or service.public
+    ):
         abort(404)
     return service
 
