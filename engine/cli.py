@@ -143,5 +143,9 @@ def _add_run_commands() -> None:
     main.add_command(demo_group)
     main.add_command(serve)
 
+    from engine.loan_commands import loans_group
+
+    main.add_command(loans_group)
+
 
 _add_run_commands()
