@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from flask.testing import FlaskClient
 from person_support import DEMO_ACCOUNT, card_of
-from support import errors_of, login_person, post_form
+from support import errors_of, login_person, parse, post_form
 
 URL = "/person/person-loan-trial"
 
@@ -51,3 +51,33 @@ def test_second_home_short_rate_and_down_payment(client: FlaskClient) -> None:
     assert card["limit_price"] == "87,500.00"
     assert card["loanable_amount"] == "87,500.00"
     assert card["first_payment"] == f"{annuity(Decimal(87500), '2.525', 60):,.2f}"
+
+
+def test_chart_of_principal_and_interest(client: FlaskClient) -> None:
+    login_person(client, DEMO_ACCOUNT)
+    data = {
+        "house_price": "2000000",
+        "home": "first",
+        "income": "20000",
+        "existing_debt": "0",
+        "term_years": "20",
+        "method": "equal-instalments",
+    }
+    response = post_form(client, URL, data)
+    chart = parse(response).select_one("#result svg.chart")
+    assert chart is not None
+    lines = chart.select("polyline")
+    assert [line.title.get_text() for line in lines] == [
+        "每月本金（元）",
+        "每月利息（元）",
+    ]
+    # One point per month of the 240-month schedule.
+    assert all(len(line["points"].split()) == 240 for line in lines)
+    # Principal grows and interest falls over an equal-instalment loan: a smaller y
+    # coordinate is higher on the chart.
+    principal = [float(point.split(",")[1]) for point in lines[0]["points"].split()]
+    interest = [float(point.split(",")[1]) for point in lines[1]["points"].split()]
+    assert principal[-1] < principal[0]
+    assert interest[-1] > interest[0]
+    legend = [text.get_text() for text in chart.select("text")]
+    assert "每月本金（元）" in legend and "每月利息（元）" in legend
