@@ -181,6 +181,9 @@ def _plan(context: CoreContext, loan: Loan, params: Mapping[str, Any]) -> Plan:
         raise Rejected("该贷款没有未还的期数", field="contract")
     mode = str(params.get("mode") or "")
     if mode == FULL:
+        # NOTE: settling in full repays the outstanding principal only. Interest for
+        # the days since the last due date is not charged, as the core keeps no rule
+        # for it.
         amount, option = loan.balance, ""
     elif mode == PARTIAL:
         amount = inputs.amount(params, "amount", "提前还款金额")
