@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -22,6 +23,9 @@ MIN_LENGTH = 8
 # A new password mixes at least three of: upper case, lower case, digits, others.
 CHARACTER_CLASSES = (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]")
 MIN_CLASSES = 3
+# Wrong old passwords allowed within the window, as for logins.
+MAX_FAILURES = 5
+FAILURE_WINDOW = dt.timedelta(minutes=15)
 STRENGTH_RULE = "新密码应至少 8 位，并包含大写字母、小写字母、数字和符号中的至少三类"
 
 
@@ -98,6 +102,8 @@ class LoginAccounts:
         if new == old:
             raise Rejected("新密码不能与原密码相同", field="new_password")
         with self.session_factory() as session, session.begin():
+            if _recent_failures(session, caller.hall, subject) >= MAX_FAILURES:
+                raise Rejected("密码错误次数过多，请15分钟后再试", field="old_password")
             account = session.scalars(
                 select(LoginAccount).where(
                     LoginAccount.hall == caller.hall, LoginAccount.subject == subject
@@ -129,6 +135,20 @@ class LoginAccounts:
             raise Rejected("原密码错误", field="old_password")
         log.info("password of %s %s changed", caller.hall, subject)
         return {"status": "changed"}
+
+
+def _recent_failures(session: Session, hall: str, subject: str) -> int:
+    since = utcnow() - FAILURE_WINDOW
+    return session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.hall == hall,
+            LoginAttempt.subject == subject,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.at >= since,
+        )
+    )
 
 
 def _new_password(params: Mapping[str, Any], subject: str) -> str:

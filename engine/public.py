@@ -116,9 +116,15 @@ def _attempt_subject(service: Service, state: FormState) -> str:
 
 
 def _check(service: Service, hall: str, data: dict[str, Any]) -> dict[str, Any] | None:
+    # The check needs the identifying details only; passwords stay in the hall.
+    details = {
+        name: value
+        for name, value in data.items()
+        if name in {item.name for item in service.fields if item.type != "password"}
+    }
     try:
         answer = current_hall().router.call(
-            service.verification_check or "", Caller(hall), data
+            service.verification_check or "", Caller(hall), details
         )
     except (Rejected, NotFound):
         return None

@@ -103,6 +103,9 @@ def test_wrong_old_password_counts_as_failure(depositor: FlaskClient) -> None:
         post(depositor, old_password="Wrong#2026")
     fresh = depositor.application.test_client()
     assert log_in(fresh, DEMO_PERSON_PASSWORD) == 400
+    # Even the right old password is refused until the window has passed.
+    response = post(depositor)
+    assert "密码错误次数过多，请15分钟后再试" in errors_of(response)
 
 
 def test_login_required(client: FlaskClient) -> None:
