@@ -55,7 +55,12 @@ class Hall:
     previews: dict[str, Service] = field(default_factory=dict)
 
     def services_of(self, hall: str) -> list[Service]:
-        chosen = [service for service in self.services.values() if service.hall == hall]
+        # Public services are reached from the login pages, not from the menu.
+        chosen = [
+            service
+            for service in self.services.values()
+            if service.hall == hall and not service.public
+        ]
         return sorted(chosen, key=lambda service: (service.order, service.id))
 
     def figures(self, day: dt.date | None = None) -> dict[str, Any]:
@@ -224,11 +229,13 @@ def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
     from engine.ca_login import ca_login
     from engine.printing import printing
+    from engine.public import public
     from engine.staff import staff
     from engine.views import halls
 
     app.register_blueprint(auth)
     app.register_blueprint(ca_login)
+    app.register_blueprint(public)
     app.register_blueprint(halls)
     app.register_blueprint(staff)
     app.register_blueprint(printing)

@@ -188,6 +188,15 @@ def _start_session(hall: str, subject: str, **identity: str | None) -> None:
     log.info("login %s %s", hall, subject)
 
 
+def keep_current_session() -> None:
+    """Carry the current session over a rise of its account's session epoch."""
+    # Another session may have changed the account since this request read it.
+    db().expire_all()
+    account = _account(session.get("hall", ""), session.get("subject", ""))
+    if account is not None:
+        session["epoch"] = account.session_epoch
+
+
 def _safe_next(default: str) -> str:
     target = request.args.get("next", "")
     # Only paths on this site: no scheme, no host, no protocol-relative URL. Browsers
@@ -328,7 +337,9 @@ def staff_login() -> Any:
         staff_id = form["staff_id"]
         password = request.form.get("password", "")
         if len(staff_id) > MAX_STAFF_ID_LENGTH or has_hidden_characters(staff_id):
-            errors["staff_id"] = f"工号最多{MAX_STAFF_ID_LENGTH}个字符，且不能包含控制字符"
+            errors["staff_id"] = (
+                f"工号最多{MAX_STAFF_ID_LENGTH}个字符，且不能包含控制字符"
+            )
         elif throttled("staff", staff_id):
             errors["_form"] = "登录失败次数过多，请15分钟后再试"
         elif not staff_id or not _password_ok("staff", staff_id, password):

@@ -330,5 +330,9 @@ def _add_run_commands() -> None:
     main.add_command(serve)
     main.add_command(deliver)
 
+    from engine.loan_commands import loans_group
+
+    main.add_command(loans_group)
+
 
 _add_run_commands()

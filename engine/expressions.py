@@ -95,6 +95,25 @@ def _add_months(month: str | dt.date | None, count: Decimal | int) -> str | None
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
+def _months(period: Any) -> Decimal | None:
+    """Count the months of a month range such as a rental period, both ends included.
+
+    An incomplete or reversed range counts as missing, so a calculation on it is empty.
+    """
+    if not isinstance(period, Mapping):
+        return None
+    try:
+        start, end = (
+            [int(part) for part in str(period.get(key) or "").split("-")[:2]]
+            for key in ("from", "to")
+        )
+        first = start[0] * 12 + start[1]
+        last = end[0] * 12 + end[1]
+    except (ValueError, IndexError):
+        return None
+    return Decimal(last - first + 1) if last >= first else None
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "round_half_up": _round,
     "sum": _sum,
@@ -106,6 +125,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "today": _today,
     "this_month": _this_month,
     "add_months": _add_months,
+    "months": _months,
 }
 
 _ARITHMETIC = {

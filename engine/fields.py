@@ -51,6 +51,7 @@ MESSAGES = {
     "max-months": "{label}最长为{max_months}个月",
     "choice": "{label}的选项无效，请从列表中选择",
     "halfwidth": "{label}只能包含半角数字和字母，请切换到半角输入后重新填写",
+    "same-as": "{label}与{other}不一致",
     "id-number.length": "{label}应为18位居民身份证号码",
     "id-number.format": "{label}前17位应为数字，最后一位为数字或X",
     "id-number.checksum": "{label}校验位不正确，请核对后重新输入",
@@ -296,6 +297,7 @@ def _file(field: Field, raw: Any) -> str:
 PARSERS: dict[str, Callable[[Field, Any], Any]] = {
     "text": _text,
     "textarea": _text,
+    "password": _password,
     "number": _number,
     "money": _money,
     "percent": _percent,
@@ -310,7 +312,6 @@ PARSERS: dict[str, Callable[[Field, Any], Any]] = {
     "bank-card": _identifier(normalise_bank_card, "bank-card"),
     "mobile": _identifier(normalise_mobile, "mobile"),
     "file": _file,
-    "password": _password,
 }
 
 NUMERIC_TYPES = {"number", "money", "percent"}

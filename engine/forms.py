@@ -418,7 +418,9 @@ class FormRuntime:
         for table in self.service.rows:
             loaded = {
                 row.index: item
-                for row, item in zip(state.rows[table.name], data[table.name], strict=True)
+                for row, item in zip(
+                    state.rows[table.name], data[table.name], strict=True
+                )
             }
             clean[table.name] = [
                 {

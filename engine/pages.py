@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -185,6 +186,8 @@ class ResultPage:
     sort: str | None
     descending: bool
     chart: list[tuple[Any, Any]] | None
+    # Further lines of the chart: a label and one value per point of `chart`.
+    chart_series: list[tuple[str, list[Any]]] = dataclasses.field(default_factory=list)
 
 
 def table_rows(
@@ -256,9 +259,18 @@ def shape_result(
         card = [(column, answer.get(column.name)) for column in result.card]
     rows = table_rows(result, answer, values, figures)
     chart = None
+    chart_series = []
     if result.chart and rows:
         x, y = result.chart["x"], result.chart["y"]
-        chart = [(row.get(x), row.get(y)) for row in rows if row.get(y) is not None]
+        more = result.chart.get("series", [])
+        names = [y] + [item["y"] for item in more]
+        drawn = [
+            row for row in rows if all(row.get(name) is not None for name in names)
+        ]
+        chart = [(row.get(x), row.get(y)) for row in drawn]
+        chart_series = [
+            (item["label"], [row.get(item["y"]) for row in drawn]) for item in more
+        ]
     sort = sort or result.sort
     ordered = sort_rows(result, rows, sort, descending)
     size = result.page_size
@@ -274,6 +286,7 @@ def shape_result(
         sort=sort,
         descending=descending,
         chart=chart,
+        chart_series=chart_series,
     )
 
 

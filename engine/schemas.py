@@ -83,6 +83,8 @@ class FormSchema(Schema):
         unknown = EXCLUDE
 
     conditional: dict[str, Field] = {}
+    # A field whose checks name `same-as` must repeat that other field exactly.
+    repeats: dict[str, tuple[Field, Field]] = {}
 
     @validates_schema(skip_on_field_errors=False)
     def require_visible_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -92,6 +94,16 @@ class FormSchema(Schema):
         for name, spec_field in self.conditional.items():
             if spec_field.required and name not in hidden and is_empty(data.get(name)):
                 errors[name] = [message_for(spec_field, Invalid("required"))]
+        if errors:
+            raise ValidationError(errors)
+
+    @validates_schema(skip_on_field_errors=True)
+    def match_repeated_fields(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors = {}
+        for name, (spec_field, other) in self.repeats.items():
+            if data.get(name) != data.get(other.name):
+                error = Invalid("same-as", other=other.label)
+                errors[name] = [message_for(spec_field, error)]
         if errors:
             raise ValidationError(errors)
 
@@ -110,6 +122,12 @@ def _schema_class(
     conditional = {item.name: item for item in fields if item.visible_when is not None}
     schema = FormSchema.from_dict(declared, name=name)
     schema.conditional = conditional
+    by_name = {item.name: item for item in fields}
+    schema.repeats = {
+        item.name: (item, by_name[item.checks["same-as"]])
+        for item in fields
+        if item.checks.get("same-as") in by_name
+    }
     return schema
 
 

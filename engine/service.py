@@ -166,6 +166,9 @@ class Service:
     success_message: str = ""
     result: Result | None = None
     printout: Printout | None = None
+    public: bool = False
+    verification_check: str | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def field(self, name: str) -> Field:
@@ -228,6 +231,9 @@ def build_service(spec: dict[str, Any]) -> Service:
         success_message=(spec.get("submit") or {}).get("success-message", ""),
         result=_build_result(spec["result"]) if "result" in spec else None,
         printout=_build_printout(spec) if "print" in spec else None,
+        public=spec.get("public", False),
+        verification_check=(spec.get("verification") or {}).get("check"),
+        steps=list(spec.get("steps", [])),
         source=spec,
     )
     _mark_triggers(service.fields, service.lookups, service.calculations, service.rows)

@@ -69,9 +69,19 @@ def issue_code(
 
 
 def check_code(
-    session: Session, secret: str, hall: str, subject: str, purpose: str, code: str
+    session: Session,
+    secret: str,
+    hall: str,
+    subject: str,
+    purpose: str,
+    code: str,
+    use_up: bool = True,
 ) -> bool:
-    """Check and use up a code; each code allows `MAX_TRIES` wrong tries, then expires."""
+    """Check and use up a code; each code allows `MAX_TRIES` wrong tries, then expires.
+
+    With `use_up` false a right code stays valid, for a caller that uses it up with
+    `use_up_code` once the step it guards has succeeded.
+    """
     record = session.scalars(
         select(SmsCode)
         .where(
@@ -86,9 +96,28 @@ def check_code(
     if record is None or record.expires_at < utcnow() or record.tries >= MAX_TRIES:
         return False
     if hmac.compare_digest(record.code_hash, _hash(secret, code.strip())):
-        record.used_at = utcnow()
-        session.commit()
+        if use_up:
+            record.used_at = utcnow()
+            session.commit()
         return True
     record.tries += 1
     session.commit()
     return False
+
+
+def use_up_code(session: Session, hall: str, subject: str, purpose: str) -> None:
+    """Mark the latest unused code of (hall, subject, purpose) as used."""
+    record = session.scalars(
+        select(SmsCode)
+        .where(
+            SmsCode.hall == hall,
+            SmsCode.subject == subject,
+            SmsCode.purpose == purpose,
+            SmsCode.used_at.is_(None),
+        )
+        .order_by(SmsCode.created_at.desc())
+        .limit(1)
+    ).first()
+    if record is not None:
+        record.used_at = utcnow()
+        session.commit()

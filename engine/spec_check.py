@@ -662,6 +662,17 @@ class _SpecRules:
         self.require_unique(lookups, "lookup name")
         kinds = _named(spec.get("attachments", []), ("attachments",), "kind")
         self.require_unique(kinds, "attachment kind")
+        # An upload is posted under its kind, so a field of the same name would
+        # receive the file instead of its own value.
+        names = {name: path for path, name in top}
+        for path, kind in kinds:
+            if kind in names:
+                self.fail(
+                    path,
+                    f"the attachment kind {kind!r} is also the name at "
+                    f"{format_path(names[kind])}, and the form posts both under "
+                    "that name; rename one of the two",
+                )
         self.require_unique(
             _named(spec.get("steps", []), ("steps",), "name"), "step name"
         )
@@ -957,6 +968,11 @@ class _SpecRules:
                 operation = self.spec[section].get("operation")
                 if isinstance(operation, str):
                     yield (section, "operation"), operation
+        verification = self.spec.get("verification")
+        if isinstance(verification, dict) and isinstance(
+            verification.get("check"), str
+        ):
+            yield ("verification", "check"), verification["check"]
         for scope, section in self.sections:
             for index, lookup in enumerate(section.get("lookups", [])):
                 yield scope.path + ("lookups", index, "operation"), lookup["operation"]

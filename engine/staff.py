@@ -21,9 +21,9 @@ from connectors.base import CoreError
 from engine.app import current_hall, db
 from engine.auth import login_required
 from engine.fields import TEXTAREA_CONTROLS, has_hidden_characters
-from engine.submission import valid_number
 from engine.records import STATUS_LABELS
 from engine.storage.models import Application, AuditEntry
+from engine.submission import valid_number
 from engine.views import send_attachment
 
 log = logging.getLogger(__name__)

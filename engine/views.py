@@ -50,7 +50,12 @@ halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
 def _service(hall: str, service_id: str) -> Service:
     found = current_hall()
     service = found.services.get(service_id) or found.previews.get(service_id)
-    if service is None or service.hall != hall or service.kind == "print":
+    if (
+        service is None
+        or service.hall != hall
+        or service.kind == "print"
+        or service.public
+    ):
         abort(404)
     return service
 
@@ -214,6 +219,26 @@ def export(hall: str, service_id: str, format: str) -> Any:
     return response
 
 
+# Account services ---------------------------------------------------------------------
+
+
+def _place_error(
+    service: Service,
+    state: FormState,
+    attachment_errors: dict[str, str],
+    error: Rejected,
+) -> None:
+    """Show a core's rejection at its field, its attachment kind or above the form."""
+    kinds = {spec.kind for spec in service.attachments}
+    fields = {spec_field.name for spec_field in service.fields}
+    if error.field in fields:
+        state.errors[error.field] = error.message
+    elif error.field in kinds:
+        attachment_errors[error.field] = error.message
+    else:
+        state.form_errors.append(error.message)
+
+
 # Applying ----------------------------------------------------------------------------
 
 
@@ -269,6 +294,19 @@ def _apply_post(service: Service) -> Any:
             extra_errors=extra_errors,
         )
 
+    trial = None
+    if service.result is not None:
+        trial = _apply_trial(service, state, draft, data, attachment_errors)
+        if trial is None:
+            return _render(
+                service,
+                state,
+                400,
+                draft=draft,
+                attachment_errors=attachment_errors,
+                extra_errors=extra_errors,
+            )
+
     draft = draft or submission.open_draft(session, service, caller)
     draft.form_values = form_inputs(service, request.form)
     draft.data = data
@@ -278,8 +316,38 @@ def _apply_post(service: Service) -> Any:
         service=service,
         state=state,
         draft=draft,
+        result=trial,
         menu=current_hall().services_of(service.hall),
     )
+
+
+def _apply_trial(
+    service: Service,
+    state: FormState,
+    draft: Application | None,
+    data: dict[str, Any],
+    attachment_errors: dict[str, str],
+) -> Any:
+    """Run an application's trial operation before the review page; None on an error.
+
+    The core checks its own rules here, such as a balance or an age, and the person
+    sees the figures the application would take effect with before confirming.
+    """
+    assert service.result is not None
+    params = operation_params(service, data)
+    params["attachments"] = [
+        {"kind": item.kind} for item in (draft.attachments if draft else [])
+    ]
+    try:
+        answer = current_hall().router.call(service.result.operation, _caller(), params)
+    except (Rejected, NotFound) as error:
+        _place_error(service, state, attachment_errors, error)
+        return None
+    except CoreError as error:
+        log.error("trial of %s failed: %s", service.id, error)
+        state.form_errors.append("核心系统暂时无法试算，请稍后再试")
+        return None
+    return shape_result(service.result, answer, 1, None, False)
 
 
 def _check_extras(

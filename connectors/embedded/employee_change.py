@@ -14,7 +14,12 @@ from engine.identifiers import IdentifierInvalid, normalise_bank_card
 
 EMPLOYEE_CHANGE = "person.change"
 # The details a unit may change, with their labels, in the order a form shows them.
-DETAILS = {"name": "姓名", "mobile": "手机号码", "address": "联系地址", "bank_card": "银行卡号"}
+DETAILS = {
+    "name": "姓名",
+    "mobile": "手机号码",
+    "address": "联系地址",
+    "bank_card": "银行卡号",
+}
 
 
 def change_employee(

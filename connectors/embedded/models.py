@@ -59,6 +59,8 @@ class Person(CoreBase):
     bank_card: Mapped[str] = mapped_column(String(19), default="")
     # A key of the `retirement_age` policy table: male, female-cadre, female-worker.
     retirement_group: Mapped[str] = mapped_column(String(20))
+    # The day the depositor passed identity verification in the person hall.
+    verified_on: Mapped[dt.date | None]
 
 
 class Account(CoreBase):

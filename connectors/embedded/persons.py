@@ -67,7 +67,9 @@ def lookup(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
         account, account_unit = accounts[0]
         own = account_unit.id == unit.id
         where = "本单位" if own else "其他单位"
-        visible = account.person_account if own else mask_account(account.person_account)
+        visible = (
+            account.person_account if own else mask_account(account.person_account)
+        )
         result["existing_account"] = visible
         result["existing_status"] = f"{ACCOUNT_STATUS[account.status]}（{where}）"
     return result

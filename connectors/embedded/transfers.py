@@ -86,7 +86,8 @@ def _target_unit(context: CoreContext, own: Unit, value: Any) -> Unit:
         raise Rejected("转入单位不能是本单位", field="target_unit_account")
     if target.status != "01":
         raise Rejected(
-            f"转入单位 {unit_account} 不是正常状态，不能转入", field="target_unit_account"
+            f"转入单位 {unit_account} 不是正常状态，不能转入",
+            field="target_unit_account",
         )
     return target
 
@@ -152,7 +153,9 @@ def _employee_rows(
 def _check_status(account: Account, action: str) -> None:
     if account.status not in ALLOWED_STATUSES[action]:
         status = ACCOUNT_STATUS.get(account.status, account.status)
-        raise Rejected(f"账户状态为{status}，不能办理{ACTIONS[action]}", field="id_number")
+        raise Rejected(
+            f"账户状态为{status}，不能办理{ACTIONS[action]}", field="id_number"
+        )
 
 
 def approve_seal_transfer(context: CoreContext, item: ReviewItem) -> None:

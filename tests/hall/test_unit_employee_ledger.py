@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from support import UNIT_A, UNIT_B, errors_of, login_unit, parse
+from support import UNIT_B, errors_of, login_unit, parse
 from werkzeug.test import TestResponse
 
 from connectors.embedded.demo_data import DEMO_ID_NUMBER

@@ -34,3 +34,20 @@ def test_password_length_limit() -> None:
 )
 def test_strength_rule(password: str, problem: str | None) -> None:
     assert password_problem(password, "0201000001") == problem
+
+
+def test_password_min_length_check() -> None:
+    field = Field(
+        name="secret", type="password", label="密码", checks={"min-length": 8}
+    )
+    with pytest.raises(Invalid) as raised:
+        parse_value(field, "Ab#1")
+    assert raised.value.code == "min-length"
+
+
+@pytest.mark.parametrize("password", ["Ab#12345", "Xy#020100000001"])
+def test_strength_of_person_passwords(password: str) -> None:
+    # A depositor's login account is the 12-digit personal account number.
+    problem = password_problem(password, "020100000001")
+    expected = None if password == "Ab#12345" else "新密码不能包含登录账号"
+    assert problem == expected

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import select
 from support import UNIT_A
 from werkzeug.datastructures import MultiDict
 
 from connectors.base import Caller
+from connectors.embedded.models import Account, Loan
 from engine.cli import main
 from engine.forms import FormRuntime, FormState
 from engine.policy import Policy
@@ -25,6 +27,17 @@ DEMO_ACCOUNT = "020100000001"
 SETTLED_LOAN_ACCOUNT = "020100000120"
 CALLER_ACCOUNTS = {"person-loan-settlement-certificate": SETTLED_LOAN_ACCOUNT}
 
+
+def signed_offset_account(app: Flask) -> str:
+    """Return the account of a repaying loan whose instalments the balance pays."""
+    with app.extensions["hall"].session_factory() as session:
+        return session.scalars(
+            select(Account.person_account)
+            .join(Loan, Loan.account_id == Account.id)
+            .where(Loan.offset_signed.is_(True), Loan.status == "01")
+            .order_by(Account.person_account)
+        ).first()
+
 POLICY = Policy.from_file(REPO / "specs" / "policy.yaml")
 SPEC_IDS = sorted(
     load_specs(spec_paths(REPO / "specs"), policy_names=POLICY.names())[0]
@@ -37,6 +50,8 @@ def runtime_of(app: Flask, service: Service) -> FormRuntime:
         caller = Caller("unit", unit_account=UNIT_A)
     else:
         account = CALLER_ACCOUNTS.get(service.id, DEMO_ACCOUNT)
+        if service.id == "person-offset-revoke":
+            account = signed_offset_account(app)
         caller = Caller("person", person_account=account)
     return FormRuntime(service, hall.router, caller, hall.figures())
 
