@@ -157,7 +157,7 @@ def _finish(
     service: Service, hall: str, state: FormState, step: int, data: dict[str, Any]
 ) -> Any:
     subject_key = _attempt_subject(service, state)
-    if throttled(f"{hall}-public", subject_key):
+    if throttled(_attempt_hall(hall), subject_key):
         state.form_errors.append(TOO_MANY)
         return _render(service, state, step, 429)
     code = request.form.get("_sms_code", "").strip()
@@ -200,7 +200,7 @@ def _finish(
 def _record(hall: str, subject: str, succeeded: bool) -> None:
     db().add(
         LoginAttempt(
-            hall=f"{hall}-public",
+            hall=_attempt_hall(hall),
             subject=subject,
             address=(request.remote_addr or "unknown")[:64],
             succeeded=succeeded,
@@ -209,3 +209,11 @@ def _record(hall: str, subject: str, succeeded: bool) -> None:
     db().commit()
     if not succeeded:
         log.warning("public service check failed from %s", request.remote_addr)
+
+
+def _attempt_hall(hall: str) -> str:
+    """Return the key that counts a hall's public attempts apart from its logins.
+
+    It fits the ten characters of `login_attempt.hall`, which PostgreSQL enforces.
+    """
+    return f"{hall}-pub"
