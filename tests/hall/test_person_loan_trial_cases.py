@@ -80,4 +80,5 @@ def test_chart_of_principal_and_interest(client: FlaskClient) -> None:
     assert principal[-1] < principal[0]
     assert interest[-1] > interest[0]
     legend = [text.get_text() for text in chart.select("text")]
-    assert "每月本金（元）" in legend and "每月利息（元）" in legend
+    assert "每月本金（元）" in legend
+    assert "每月利息（元）" in legend
