@@ -228,6 +228,7 @@ def _build_hall(app: Flask) -> Hall:
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
     from engine.ca_login import ca_login
+    from engine.import_pages import row_imports
     from engine.printing import printing
     from engine.public import public
     from engine.staff import staff
@@ -237,6 +238,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ca_login)
     app.register_blueprint(public)
     app.register_blueprint(halls)
+    app.register_blueprint(row_imports)
     app.register_blueprint(staff)
     app.register_blueprint(printing)
 

@@ -125,9 +125,16 @@ class FormRuntime:
         return state
 
     def from_input(
-        self, form: Mapping[str, Any], run_triggers: bool = True
+        self,
+        form: Mapping[str, Any],
+        run_triggers: bool = True,
+        imported: Mapping[str, list[dict[str, Any]]] | None = None,
     ) -> FormState:
-        """Build the state from a posted form, re-deriving every read-only value."""
+        """Build the state from a posted form, re-deriving every read-only value.
+
+        `imported` contains, per prefilled table, rows read from an uploaded file;
+        they change their records as posted rows do and win over posted input.
+        """
         state = FormState(self.service)
         for spec_field in self.service.fields:
             if spec_field.read_only:
@@ -139,6 +146,10 @@ class FormRuntime:
             if table.page_size and page.isdigit() and len(page) < 6:
                 state.pages[table.name] = int(page)
             rows = submitted.get(table.name, {})
+            if imported and table.name in imported and table.prefill_operation:
+                first = MAX_ROW_INDEX + 1
+                extra = enumerate(imported[table.name], start=first)
+                rows = {**rows, **dict(extra)}
             if table.prefill_operation:
                 state.rows[table.name] = self._prefilled_rows(table, rows, state)
             else:
@@ -386,8 +397,8 @@ class FormRuntime:
                 state.errors[table.name] = (
                     f"{table.label}至少需要{table.min_rows}行，请点击“{table.add_label}”"
                 )
-            if count > table.max_rows:
-                state.errors[table.name] = f"{table.label}最多{table.max_rows}行"
+            if count > table.row_limit:
+                state.errors[table.name] = f"{table.label}最多{table.row_limit}行"
 
     def _rows_to_submit(self, state: FormState) -> dict[str, list[Row]]:
         chosen = {}

@@ -69,6 +69,26 @@ class Calculation:
     places: int | str | None = None
 
 
+@dataclass(frozen=True)
+class RowImport:
+    """How a row table reads its changed rows from an uploaded spreadsheet."""
+
+    key: str
+    # Row fields read from the file, the key first; the header shows their labels.
+    columns: tuple[str, ...]
+    # Read-only row fields the template shows for reference; ignored on upload.
+    reference_columns: tuple[str, ...] = ()
+    format: str = "xlsx"
+    max_rows: int = 200
+    max_size_kb: int = 10240
+
+    @property
+    def template_columns(self) -> tuple[str, ...]:
+        """Columns of the template: the key, the reference columns, then the rest."""
+        rest = tuple(name for name in self.columns if name != self.key)
+        return (self.key, *self.reference_columns, *rest)
+
+
 @dataclass
 class RowTable:
     """A repeating table of rows, each with the same fields."""
@@ -87,6 +107,7 @@ class RowTable:
     submit_rows: str = "all"
     # Rows shown per page of the form; None shows every row.
     page_size: int | None = None
+    row_import: RowImport | None = None
 
     def field(self, name: str) -> Field:
         return next(item for item in self.fields if item.name == name)
@@ -95,6 +116,13 @@ class RowTable:
     def editable(self) -> bool:
         """Rows come and go by hand unless the core supplies them."""
         return self.prefill_operation is None
+
+    @property
+    def row_limit(self) -> int:
+        """Return the most rows the form accepts; an import may allow more."""
+        if self.row_import is None:
+            return self.max_rows
+        return max(self.max_rows, self.row_import.max_rows)
 
 
 @dataclass(frozen=True)
@@ -301,6 +329,7 @@ def _build_field(spec: dict[str, Any]) -> Field:
 
 def _build_rows(spec: dict[str, Any]) -> RowTable:
     prefill = spec.get("prefill") or {}
+    imported = spec.get("import")
     return RowTable(
         name=spec["name"],
         label=spec["label"],
@@ -317,6 +346,22 @@ def _build_rows(spec: dict[str, Any]) -> RowTable:
         prefill_fill=dict(prefill.get("fill", {})),
         submit_rows=spec.get("submit-rows", "all"),
         page_size=spec.get("page-size"),
+        row_import=_build_import(imported, spec.get("max-rows", 200))
+        if imported
+        else None,
+    )
+
+
+def _build_import(spec: dict[str, Any], table_max_rows: int) -> RowImport:
+    key = spec["key"]
+    columns = [key] + [name for name in spec["columns"] if name != key]
+    return RowImport(
+        key=key,
+        columns=tuple(columns),
+        reference_columns=tuple(spec.get("reference-columns", [])),
+        format=spec["format"],
+        max_rows=spec.get("max-rows", table_max_rows),
+        max_size_kb=spec.get("max-size-kb", 10240),
     )
 
 

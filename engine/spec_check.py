@@ -587,6 +587,7 @@ class _SpecRules:
             self.check_result,
             self.check_steps,
             self.check_prefill,
+            self.check_imports,
             self.check_operations,
             self.check_attachments,
             self.check_print_template,
@@ -950,6 +951,56 @@ class _SpecRules:
                 self.require_field(
                     "E402", path + ("fill", target), target, scope, at_key=True
                 )
+
+    def check_imports(self) -> None:
+        for scope, table in self.sections[1:]:
+            spec = table.get("import")
+            if spec is None:
+                continue
+            path = scope.path + ("import",)
+            columns = spec["columns"]
+            reference = spec.get("reference-columns", [])
+            key = spec["key"]
+            for group, names in (("columns", columns), ("reference-columns", reference)):
+                for index, name in enumerate(names):
+                    self.check_import_column(
+                        scope, table, path + (group, index), name, group, key
+                    )
+            for index, name in enumerate(reference):
+                if name in columns:
+                    self.report(
+                        "E417", path + ("reference-columns", index), name=name
+                    )
+            if key not in columns:
+                self.report("E412", path + ("key",), key=key)
+            prefill = table.get("prefill")
+            if prefill is None:
+                self.report("E413", path, table=table["name"], at_key=True)
+            elif prefill["key"] != key:
+                self.report(
+                    "E414", path + ("key",), key=key, prefill_key=prefill["key"]
+                )
+
+    def check_import_column(
+        self,
+        scope: _Scope,
+        table: dict[str, Any],
+        path: SpecPath,
+        name: str,
+        group: str,
+        key: str,
+    ) -> None:
+        """Report a column that is no field, or whose read-only flag does not fit."""
+        spec_field = scope.fields.get(name)
+        if spec_field is None:
+            hint = did_you_mean(name, scope.fields, "field")
+            self.report("E411", path, name=name, table=table["name"], hint=hint)
+            return
+        read_only = bool(spec_field.get("read-only"))
+        if group == "columns" and read_only and name != key:
+            self.report("E415", path, name=name)
+        elif group == "reference-columns" and not read_only:
+            self.report("E416", path, name=name)
 
     def check_operations(self) -> None:
         if self.known_operations is None:

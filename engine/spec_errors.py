@@ -304,6 +304,48 @@ _CODES = (
         "prefill-key-not-field",
         "the key {name!r} is not a field {where}; {hint}",
     ),
+    # Row table imports ---------------------------------------------------------------
+    Code(
+        "E411",
+        "import-unknown-column",
+        "{name!r} is not a field of the row table {table!r}, so no column of the "
+        "file can fill it; {hint}",
+    ),
+    Code(
+        "E412",
+        "import-key-not-column",
+        "the import key {key!r} is not one of the import's columns; add {key} to "
+        "columns, since each row of the file finds its record by it",
+    ),
+    Code(
+        "E413",
+        "import-without-key",
+        "the row table {table!r} has an import but no prefill key, so a row of the "
+        "file cannot find its record; add prefill: with its operation and key",
+    ),
+    Code(
+        "E414",
+        "import-key-not-prefill-key",
+        "the import key {key!r} differs from the prefill key {prefill_key!r}; write "
+        "key: {prefill_key}, since rows are matched on the prefill key",
+    ),
+    Code(
+        "E415",
+        "import-read-only-column",
+        "the field {name!r} is read-only, so a file must not set it; move it to "
+        "reference-columns, or remove it from columns",
+    ),
+    Code(
+        "E416",
+        "import-reference-not-read-only",
+        "the reference column {name!r} is a field people edit, so the file would "
+        "ignore what they type in it; list it under columns instead",
+    ),
+    Code(
+        "E417",
+        "import-column-twice",
+        "{name!r} is listed in both columns and reference-columns; keep it in one",
+    ),
     # Service kinds and sections ------------------------------------------------------
     Code(
         "E501",

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
-from engine import revisions, submission
+from engine import revisions, row_import, submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
@@ -80,6 +80,10 @@ def _render(
     context.setdefault("notice", "")
     context.setdefault("attachment_errors", {})
     context.setdefault("extra_errors", {})
+    context.setdefault("import_errors", {})
+    context.setdefault(
+        "imports", row_import.summaries(service, state, context["draft"])
+    )
     body = render_template(
         "service.html",
         service=service,
@@ -251,11 +255,12 @@ def _apply_post(service: Service) -> Any:
         session, request.form.get("_draft", ""), service, caller
     )
 
+    imported = row_import.imported_rows(draft)
     if action == "edit" and draft is not None:
-        state = runtime.from_input(MultiDict(draft.form_values))
+        state = runtime.from_input(MultiDict(draft.form_values), imported=imported)
         return _render(service, state, draft=draft)
 
-    state = runtime.from_input(request.form)
+    state = runtime.from_input(request.form, imported=imported)
     uploads = {key: request.files.getlist(key) for key in request.files}
     attachment_errors: dict[str, str] = {}
     if any(upload.filename for files in uploads.values() for upload in files):
@@ -308,7 +313,10 @@ def _apply_post(service: Service) -> Any:
             )
 
     draft = draft or submission.open_draft(session, service, caller)
-    draft.form_values = form_inputs(service, request.form)
+    draft.form_values = {
+        **form_inputs(service, request.form),
+        **row_import.kept_imports(draft),
+    }
     draft.data = data
     session.commit()
     return render_template(
@@ -460,7 +468,9 @@ def confirm(hall: str, service_id: str) -> Any:
     # Attachments can still be removed after the review page, so check them again.
     missing = submission.missing_attachments(service, draft)
     if missing:
-        state = _runtime(service).from_input(MultiDict(draft.form_values))
+        state = _runtime(service).from_input(
+            MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
+        )
         return _render(service, state, 400, draft=draft, attachment_errors=missing)
     application = submission.confirm(
         session, draft, caller, request.remote_addr or "", service.submit_operation
@@ -646,7 +656,9 @@ def revise(hall: str, number: str) -> Any:
     draft = revisions.revise(
         db(), current_hall().attachments_dir, service, returned, caller
     )
-    state = _runtime(service).from_input(MultiDict(draft.form_values))
+    state = _runtime(service).from_input(
+        MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
+    )
     notice = f"正在修改退回的申报 {number}，提交后作为第{draft.revision}版重新审核"
     return _render(service, state, draft=draft, notice=notice)
 

@@ -1,0 +1,126 @@
+"""Routes of a row table's import: the template download and the file upload."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, request
+from werkzeug.datastructures import FileStorage
+
+from connectors.base import CoreError, NotFound, Rejected
+from engine import row_import, submission
+from engine.app import current_hall, db
+from engine.attachments import display_name
+from engine.auth import login_required
+from engine.row_import import XLSX_MIME, ImportRejected
+from engine.service import RowTable, Service
+from engine.views import _caller, _render, _runtime, _service
+
+log = logging.getLogger(__name__)
+
+row_imports = Blueprint(
+    "row_imports", __name__, url_prefix="/<any(unit, person):hall>"
+)
+
+# Name of the file input of a table's import: `_import_<table>`.
+FILE_INPUT = "_import_"
+
+
+def _importing_table(service: Service, table_name: str) -> RowTable:
+    if service.kind != "apply":
+        abort(404)
+    table = next((item for item in service.rows if item.name == table_name), None)
+    if table is None or table.row_import is None:
+        abort(404)
+    return table
+
+
+def _records(service: Service, table: RowTable) -> list[dict[str, Any]]:
+    assert table.prefill_operation is not None  # the spec check requires it
+    try:
+        return current_hall().router.call(table.prefill_operation, _caller(), {})
+    except (Rejected, NotFound) as error:
+        abort(400, description=error.message)
+    except CoreError as error:
+        log.error("records of %s for an import failed: %s", service.id, error)
+        abort(503, description="核心系统暂时无法查询，请稍后再试")
+
+
+@row_imports.get("/<service_id>/rows/<table_name>/template.xlsx")
+@login_required()
+def template(hall: str, service_id: str, table_name: str) -> Any:
+    service = _service(hall, service_id)
+    table = _importing_table(service, table_name)
+    content = row_import.template_xlsx(
+        table, _records(service, table), table.label
+    )
+    response = Response(content, mimetype=XLSX_MIME)
+    filename = f"{service.id}-{table.name}.xlsx"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@row_imports.post("/<service_id>/rows/<table_name>/import")
+@login_required()
+def upload(hall: str, service_id: str, table_name: str) -> Any:
+    """Read an uploaded file into the draft, or discard the table's import.
+
+    The service form posts here as a whole, so the page comes back with what the
+    person had typed. A file with any problem leaves the draft as it was.
+    """
+    service = _service(hall, service_id)
+    table = _importing_table(service, table_name)
+    session = db()
+    caller = _caller()
+    draft = submission.find_draft(
+        session, request.form.get("_draft", ""), service, caller
+    )
+    runtime = _runtime(service)
+    if request.form.get("_action") == "discard_import":
+        if draft is not None:
+            row_import.discard(draft, table)
+            session.commit()
+        state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
+        return _render(service, state, draft=draft, notice=f"已取消{table.label}的导入")
+
+    upload_file: FileStorage | None = request.files.get(FILE_INPUT + table.name)
+    errors: list[str] = []
+    outcome = None
+    if upload_file is None or not upload_file.filename:
+        errors = ["请选择要导入的 Excel（xlsx）文件"]
+    else:
+        try:
+            rows = row_import.read_upload(table, upload_file)
+            outcome = row_import.check_rows(
+                service, table, rows, _records(service, table), runtime.bound
+            )
+        except ImportRejected as error:
+            errors = [str(error)]
+    if outcome is not None and outcome.errors:
+        errors = outcome.shown_errors
+    if errors:
+        state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
+        total = len(outcome.errors) if outcome is not None and outcome.errors else len(errors)
+        return _render(
+            service,
+            state,
+            400,
+            draft=draft,
+            import_errors={table.name: (errors, total)},
+        )
+
+    assert outcome is not None
+    draft = draft or submission.open_draft(session, service, caller)
+    row_import.store(draft, table, outcome, display_name(upload_file.filename))
+    session.commit()
+    log.info(
+        "import into draft %s of %s: %d rows read, %d changed",
+        draft.id,
+        service.id,
+        outcome.rows_read,
+        len(outcome.changed),
+    )
+    state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
+    notice = f"已导入：读取 {outcome.rows_read} 行，其中 {len(outcome.changed)} 行有变更"
+    return _render(service, state, draft=draft, notice=notice)

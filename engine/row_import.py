@@ -1,0 +1,474 @@
+"""Import of a row table's changed rows from an xlsx file, and its download template.
+
+A file is read whole and checked row by row with the table's own field checks. Every
+problem is collected with its sheet row number, and a file with any problem changes
+nothing. The rows a valid file changes are kept in the draft, so that a page turn, a
+failed submission and the review page all keep them without posting them again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import ValidationError
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from werkzeug.datastructures import FileStorage
+
+from engine.attachments import AttachmentInvalid, check_upload, display_name
+from engine.fields import BoundResolver, format_input, is_empty
+from engine.forms import FormState, Row
+from engine.schemas import ValidationScope, build_row_schema, validation_scope
+from engine.service import AttachmentKind, Field, RowImport, RowTable, Service
+from engine.storage.models import Application
+
+log = logging.getLogger(__name__)
+
+# Key of `Application.form_values` that keeps the imported rows of each table.
+IMPORTED = "_imported"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Errors listed on the page; the total count is always shown.
+SHOWN_ERRORS = 100
+# A file whose parts unpack to more than this is rejected before it is parsed, so a
+# small compressed upload cannot expand into gigabytes of XML.
+MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+# Field types whose cells are numbers in the template and may be numbers in a file.
+NUMERIC_TYPES = {"money", "number", "percent"}
+# Field types read from date cells as dates or months.
+DATE_TYPES = {"date", "month"}
+SHEET_ROW_OF_HEADER = 1
+
+
+class ImportRejected(ValueError):
+    """The upload is no readable xlsx file; the message says why, in Chinese."""
+
+
+@dataclass
+class ImportOutcome:
+    """What reading one file gave: the rows it changes, or every problem found."""
+
+    rows_read: int = 0
+    changed: list[dict[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def shown_errors(self) -> list[str]:
+        return self.errors[:SHOWN_ERRORS]
+
+
+@dataclass
+class ImportSummary:
+    """What the page shows of a table's import instead of thousands of inputs."""
+
+    table: RowTable
+    file_name: str
+    rows_read: int
+    rows_changed: int
+    # Each calculated amount of the rows with its total over the changed rows.
+    totals: list[tuple[Field, Decimal]]
+    first_rows: list[Row]
+
+
+@dataclass
+class _SheetRow:
+    number: int
+    cells: dict[str, Any]
+
+
+# The template ----------------------------------------------------------------------
+
+
+def template_xlsx(
+    table: RowTable, records: Iterable[Mapping[str, Any]], sheet_title: str
+) -> bytes:
+    """Write the template: one row per record, the imported columns left empty.
+
+    Identifiers are text cells formatted as text, so Excel keeps leading zeros and
+    all 18 digits of an ID number; amounts are number cells.
+    """
+    spec = _spec_of(table)
+    fields = [table.field(name) for name in spec.template_columns]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(sheet_title[:31])
+    sheet.append([_text_cell(sheet, item.label) for item in fields])
+    empty = set(spec.columns) - {spec.key}
+    for record in records:
+        cells = []
+        for item in fields:
+            value = None if item.name in empty else _record_value(table, record, item)
+            cells.append(_template_cell(sheet, item, value))
+        sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _record_value(table: RowTable, record: Mapping[str, Any], item: Field) -> Any:
+    return record.get(table.prefill_fill.get(item.name, item.name))
+
+
+def _template_cell(sheet: Any, item: Field, value: Any) -> WriteOnlyCell:
+    if item.type in NUMERIC_TYPES:
+        cell = WriteOnlyCell(sheet, value=Decimal(str(value)) if value is not None else None)
+        cell.number_format = "0.00" if item.type == "money" else "General"
+        return cell
+    return _text_cell(sheet, format_input(item, value))
+
+
+def _text_cell(sheet: Any, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=text or None)
+    # A string cell stays a string even when it starts with "=", so a name cannot
+    # become a formula.
+    if text:
+        cell.data_type = "s"
+    cell.number_format = "@"
+    return cell
+
+
+# Reading a file --------------------------------------------------------------------
+
+
+def read_upload(table: RowTable, upload: FileStorage) -> Iterator[_SheetRow]:
+    """Check the upload as an attachment and open its first sheet; yield its rows.
+
+    Raises ImportRejected for a file that is too large, is no xlsx by its content
+    or that openpyxl cannot read, and for a header that does not fit the table.
+    """
+    spec = _spec_of(table)
+    kind = AttachmentKind(
+        kind=table.name,
+        label=f"{table.label}导入文件",
+        types=("xlsx",),
+        max_size_kb=spec.max_size_kb,
+        max_count=1,
+    )
+    try:
+        content = check_upload(kind, upload, 0)
+    except AttachmentInvalid as error:
+        raise ImportRejected(str(error)) from None
+    finally:
+        upload.close()
+    name = display_name(upload.filename)
+    sheet = _first_sheet(content, name)
+    rows = sheet.iter_rows(values_only=True)
+    header = next(rows, None)
+    columns = _columns_of(table, header or ())
+    for number, values in enumerate(rows, start=SHEET_ROW_OF_HEADER + 1):
+        cells = {
+            name: values[position] if position < len(values) else None
+            for position, name in columns.items()
+        }
+        yield _SheetRow(number, cells)
+
+
+def _first_sheet(content: bytes, name: str) -> Any:
+    unreadable = f"文件“{name}”不是有效的 Excel（xlsx）文件，请用模板填写后另存为 xlsx 格式"
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ImportRejected(unreadable) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ImportRejected(f"文件“{name}”解压后过大，请只保留模板中的一个工作表")
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        return workbook.worksheets[0]
+    except Exception as error:  # openpyxl raises many kinds on a damaged file
+        log.warning("import file rejected: %s", type(error).__name__)
+        raise ImportRejected(unreadable) from None
+
+
+def _columns_of(table: RowTable, header: tuple[Any, ...]) -> dict[int, str]:
+    """Map each header position to its row field; raise on missing or extra columns."""
+    spec = _spec_of(table)
+    by_label = {table.field(name).label: name for name in spec.template_columns}
+    columns: dict[int, str] = {}
+    problems = []
+    for position, value in enumerate(header):
+        label = "" if value is None else str(value).strip()
+        if not label:
+            continue
+        name = by_label.get(label)
+        if name is None:
+            problems.append(f"表头第 {position + 1} 列「{label}」不是模板中的列，请删除该列")
+        elif name in columns.values():
+            problems.append(f"表头中「{label}」列出现了两次，请只保留一列")
+        else:
+            columns[position] = name
+    if not header or not columns and not problems:
+        raise ImportRejected("文件的第一个工作表是空的，请用下载的模板填写")
+    for name in spec.columns:
+        if name not in columns.values():
+            label = table.field(name).label
+            problems.append(f"表头缺少「{label}」列，请使用下载的模板")
+    if problems:
+        raise ImportRejected("；".join(problems))
+    return {position: name for position, name in columns.items() if name in spec.columns}
+
+
+# Checking the rows -------------------------------------------------------------------
+
+
+def check_rows(
+    service: Service,
+    table: RowTable,
+    rows: Iterable[_SheetRow],
+    records: list[Mapping[str, Any]],
+    bound: BoundResolver,
+) -> ImportOutcome:
+    """Check every row of a file against the table's records and field checks.
+
+    A row whose imported columns are empty, or equal to the record's values, changes
+    nothing and is not kept. The outcome lists the problems of every row at once.
+    """
+    spec = _spec_of(table)
+    originals = {str(_record_value(table, record, table.field(spec.key))): record for record in records}
+    outcome = ImportOutcome()
+    first_row_of: dict[str, int] = {}
+    candidates: list[tuple[int, dict[str, str]]] = []
+    for sheet_row in rows:
+        texts, problems = _row_texts(table, sheet_row)
+        if all(is_empty(text) for text in texts.values()) and not problems:
+            continue
+        outcome.rows_read += 1
+        if outcome.rows_read > spec.max_rows:
+            outcome.errors = [
+                f"文件的数据行超过 {spec.max_rows} 行的上限，请分成多个文件分别导入"
+            ]
+            return outcome
+        key = texts[spec.key]
+        key_problems = _key_problems(
+            table, sheet_row.number, key, originals, first_row_of
+        )
+        first_row_of.setdefault(key, sheet_row.number)
+        outcome.errors += problems + key_problems
+        if problems or key_problems:
+            continue
+        if any(not is_empty(texts[name]) for name in spec.columns if name != spec.key):
+            candidates.append((sheet_row.number, texts))
+    if outcome.rows_read == 0:
+        outcome.errors.append("文件中没有数据行，请在表头下方逐行填写")
+    _check_values(service, table, candidates, originals, bound, outcome)
+    if outcome.errors:
+        outcome.changed = []
+    outcome.errors.sort(key=_row_number_of)
+    return outcome
+
+
+def _row_texts(table: RowTable, sheet_row: _SheetRow) -> tuple[dict[str, str], list[str]]:
+    """Turn a row's cells into the texts a form would post, with cell-type problems."""
+    texts: dict[str, str] = {}
+    problems = []
+    for name, value in sheet_row.cells.items():
+        item = table.field(name)
+        try:
+            texts[name] = _cell_text(item, value)
+        except ValueError as error:
+            problems.append(_row_message(sheet_row.number, item, str(error)))
+            texts[name] = ""
+    return texts, problems
+
+
+def _cell_text(item: Field, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise ValueError(f"{item.label}不能是逻辑值 TRUE/FALSE")
+    if isinstance(value, (int, float, Decimal)):
+        if item.type not in NUMERIC_TYPES:
+            raise ValueError(
+                f"{item.label}应为文本单元格（数字单元格会丢掉开头的 0 和长号码的末几位），"
+                "请把该列设为文本后重新填写"
+            )
+        return _number_text(value)
+    if isinstance(value, dt.datetime | dt.date):
+        if item.type == "month":
+            return f"{value:%Y-%m}"
+        if item.type == "date":
+            return f"{value:%Y-%m-%d}"
+        raise ValueError(f"{item.label}不应为日期")
+    return str(value).strip()
+
+
+def _number_text(value: int | float | Decimal) -> str:
+    # str() of a float is its shortest exact form, so 8000.1 stays "8000.1".
+    text = str(value)
+    if isinstance(value, float) and text.endswith(".0"):
+        text = text[:-2]
+    return text
+
+
+def _key_problems(
+    table: RowTable,
+    number: int,
+    key: str,
+    originals: Mapping[str, Any],
+    first_row_of: Mapping[str, int],
+) -> list[str]:
+    item = table.field(_spec_of(table).key)
+    if not key:
+        return [_row_message(number, item, f"请填写{item.label}")]
+    if key in first_row_of:
+        earlier = first_row_of[key]
+        return [_row_message(number, item, f"{item.label} {key} 与第 {earlier} 行重复")]
+    if key not in originals:
+        # One message for a record of someone else and a record that does not exist.
+        return [_row_message(number, item, f"{table.label}中没有{item.label} {key}")]
+    return []
+
+
+def _check_values(
+    service: Service,
+    table: RowTable,
+    candidates: list[tuple[int, dict[str, str]]],
+    originals: Mapping[str, Mapping[str, Any]],
+    bound: BoundResolver,
+    outcome: ImportOutcome,
+) -> None:
+    """Load the candidate rows through the table's row schema; keep those that change."""
+    spec = _spec_of(table)
+    editable = [item for item in table.fields if not item.read_only and item.type != "file"]
+    payload = []
+    for _, texts in candidates:
+        record = originals[texts[spec.key]]
+        payload.append(
+            {
+                item.name: texts[item.name]
+                if item.name in texts and not is_empty(texts[item.name])
+                else format_input(item, _record_value(table, record, item))
+                for item in editable
+            }
+        )
+    schema = build_row_schema(service, table)(many=True)
+    with validation_scope(ValidationScope(bound)):
+        try:
+            loaded = schema.load(payload)
+        except ValidationError as error:
+            _record_problems(table, candidates, error.normalized_messages(), outcome)
+            return
+    for (_, texts), values in zip(candidates, loaded, strict=True):
+        record = originals[texts[spec.key]]
+        if _changes_record(table, values, record):
+            outcome.changed.append(
+                {name: texts[name] for name in spec.columns if not is_empty(texts[name])}
+            )
+
+
+def _record_problems(
+    table: RowTable,
+    candidates: list[tuple[int, dict[str, str]]],
+    problems: Mapping[Any, Any],
+    outcome: ImportOutcome,
+) -> None:
+    for position, row_problems in problems.items():
+        if not isinstance(row_problems, Mapping):
+            continue
+        number = candidates[int(position)][0]
+        for name, messages in row_problems.items():
+            text = messages[0] if isinstance(messages, list) else str(messages)
+            outcome.errors.append(_row_message(number, table.field(name), text))
+
+
+def _changes_record(
+    table: RowTable, values: Mapping[str, Any], record: Mapping[str, Any]
+) -> bool:
+    spec = _spec_of(table)
+    for name in spec.columns:
+        if name == spec.key or name not in values:
+            continue
+        if values[name] != _record_value(table, record, table.field(name)):
+            return True
+    return False
+
+
+def _row_message(number: int, item: Field, text: str) -> str:
+    return f"第 {number} 行「{item.label}」：{text}"
+
+
+def _row_number_of(message: str) -> int:
+    digits = message.removeprefix("第 ").split(" ", 1)[0]
+    return int(digits) if digits.isdigit() else 0
+
+
+# Keeping the rows in the draft -----------------------------------------------------
+
+
+def store(draft: Application, table: RowTable, outcome: ImportOutcome, file_name: str) -> None:
+    """Keep a valid file's changed rows in the draft, replacing an earlier import."""
+    kept = dict(draft.form_values.get(IMPORTED) or {})
+    kept[table.name] = {
+        "file": file_name,
+        "read": outcome.rows_read,
+        "rows": outcome.changed,
+    }
+    # A new dict, so that the JSON column sees the change.
+    draft.form_values = {**draft.form_values, IMPORTED: kept}
+
+
+def discard(draft: Application, table: RowTable) -> None:
+    kept = dict(draft.form_values.get(IMPORTED) or {})
+    kept.pop(table.name, None)
+    draft.form_values = {**draft.form_values, IMPORTED: kept}
+
+
+def imported_rows(draft: Application | None) -> dict[str, list[dict[str, Any]]]:
+    """Return the rows imported into a draft, per table, as a form posts them."""
+    if draft is None:
+        return {}
+    kept = draft.form_values.get(IMPORTED) or {}
+    return {name: list(entry.get("rows", [])) for name, entry in kept.items()}
+
+
+def kept_imports(draft: Application | None) -> dict[str, Any]:
+    """Return the part of the draft's form values that an import added."""
+    if draft is None or IMPORTED not in draft.form_values:
+        return {}
+    return {IMPORTED: draft.form_values[IMPORTED]}
+
+
+def summaries(
+    service: Service, state: FormState, draft: Application | None
+) -> dict[str, ImportSummary]:
+    """Summarise each table's import for the page: counts, totals, first rows."""
+    kept = (draft.form_values.get(IMPORTED) or {}) if draft is not None else {}
+    found = {}
+    for table in service.rows:
+        entry = kept.get(table.name)
+        if table.row_import is None or not entry:
+            continue
+        key = table.row_import.key
+        keys = {row[key] for row in entry.get("rows", [])}
+        changed = [row for row in state.rows.get(table.name, []) if str(row.values.get(key)) in keys]
+        found[table.name] = ImportSummary(
+            table=table,
+            file_name=str(entry.get("file", "")),
+            rows_read=int(entry.get("read", 0)),
+            rows_changed=len(keys),
+            totals=_totals(table, changed),
+            first_rows=changed[: table.page_size or len(changed)],
+        )
+    return found
+
+
+def _totals(table: RowTable, rows: list[Row]) -> list[tuple[Field, Decimal]]:
+    targets = [table.field(item.target) for item in table.calculations]
+    totals = []
+    for item in targets:
+        if item.type != "money":
+            continue
+        values = (row.values.get(item.name) or Decimal(0) for row in rows)
+        totals.append((item, sum(values, Decimal(0))))
+    return totals
+
+
+def _spec_of(table: RowTable) -> RowImport:
+    if table.row_import is None:
+        raise LookupError(f"the row table {table.name!r} has no import")
+    return table.row_import
