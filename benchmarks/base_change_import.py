@@ -1,12 +1,14 @@
 """Benchmark: a unit of 20,000 employees imports new deposit bases from an xlsx file.
 
-Builds its own SQLite database in a temporary folder (the demo data, with the first demo
-unit grown to 20,000 active accounts inserted with SQLAlchemy Core executemany), writes a
-file that changes every one of those bases, and times through the Flask test client:
-the template download, the upload until the changed rows are ready (target 10 s), the
-submission up to the review page, the confirmation that stores the application and
-hands it to the embedded core, and the reviewer's approval. Prints the machine and
-each figure. Run it with `.venv/bin/python benchmarks/base_change_import.py`.
+Builds its own SQLite database in a temporary folder: the demo data, with the first
+demo unit grown to 20,000 active accounts by SQLAlchemy Core executemany. Then it
+fills the downloaded template with a new base for every row and times, through the
+Flask test client, the template download, the upload until the changed rows are
+ready (target 10 s), the submission up to the review page, the confirmation that
+stores the application and hands it to the embedded core, and the approval. Prints
+the machine and each figure.
+
+Run it with `.venv/bin/python benchmarks/base_change_import.py`.
 """
 
 from __future__ import annotations
@@ -129,7 +131,9 @@ def csrf_token(text: str) -> str:
 
 def latest_code(app: Flask) -> str:
     with app.extensions["hall"].session_factory() as session:
-        message = session.scalars(select(SmsMessage).order_by(SmsMessage.id.desc())).first()
+        message = session.scalars(
+            select(SmsMessage).order_by(SmsMessage.id.desc())
+        ).first()
     match = re.search(r"[0-9]{6}", message.text if message else "")
     if match is None:
         raise SystemExit("no SMS code was sent")
@@ -152,12 +156,19 @@ def approve(app: Flask, number: str) -> None:
     token = csrf_token(reviewer.get("/staff/login").get_data(as_text=True))
     reviewer.post(
         "/staff/login",
-        data={"csrf_token": token, "staff_id": DEMO_STAFF_ID, "password": DEMO_STAFF_PASSWORD},
+        data={
+            "csrf_token": token,
+            "staff_id": DEMO_STAFF_ID,
+            "password": DEMO_STAFF_PASSWORD,
+        },
     )
     page = reviewer.get(f"/staff/reviews/{number}")
     decided = reviewer.post(
         f"/staff/reviews/{number}",
-        data={"csrf_token": csrf_token(page.get_data(as_text=True)), "decision": "approve"},
+        data={
+            "csrf_token": csrf_token(page.get_data(as_text=True)),
+            "decision": "approve",
+        },
     )
     if decided.status_code != 302:
         raise SystemExit(f"approval failed with status {decided.status_code}")
@@ -187,7 +198,11 @@ def filled_template(template: bytes) -> tuple[bytes, int]:
 def run(employees: int) -> Figures:
     figures: Figures = []
     with tempfile.TemporaryDirectory() as folder:
-        app = timed("database with the large unit", figures, lambda: build_app(Path(folder), employees))
+        app = timed(
+            "database with the large unit",
+            figures,
+            lambda: build_app(Path(folder), employees),
+        )
         client = app.test_client()
         login_unit(client, app)
         template = timed(
@@ -213,14 +228,18 @@ def run(employees: int) -> Figures:
             text = response.get_data(as_text=True)
             if response.status_code != 200:
                 found = re.findall(r"<li>([^<]*)</li>", text)[:5]
-                raise SystemExit(f"import failed with status {response.status_code}: {found}")
+                raise SystemExit(
+                    f"import failed with status {response.status_code}: {found}"
+                )
             return text
 
         page = timed("import: upload, validation, changed rows ready", figures, upload)
         draft = re.search(r'id="draft-token" value="([^"]+)"', page)
         changed = re.search(r'id="import-changed-employees">([0-9]+)<', page)
         print(f"rows changed by the import: {changed.group(1) if changed else '?'}")
-        client.post("/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"})
+        client.post(
+            "/sms/send", data={"csrf_token": token, "purpose": "unit-base-change"}
+        )
 
         def submit() -> str:
             response = client.post(
@@ -237,7 +256,9 @@ def run(employees: int) -> Figures:
                 content_type="multipart/form-data",
             )
             if response.status_code != 200:
-                raise SystemExit(f"submission failed with status {response.status_code}")
+                raise SystemExit(
+                    f"submission failed with status {response.status_code}"
+                )
             return response.get_data(as_text=True)
 
         review = timed("submit: validation and review page", figures, submit)
@@ -246,14 +267,23 @@ def run(employees: int) -> Figures:
         def confirm() -> str:
             done = client.post(
                 f"{SERVICE_URL}/confirm",
-                data={"csrf_token": token, "_draft": review_draft.group(1) if review_draft else ""},
+                data={
+                    "csrf_token": token,
+                    "_draft": review_draft.group(1) if review_draft else "",
+                },
             )
             if done.status_code != 302:
                 raise SystemExit(f"confirmation failed with status {done.status_code}")
             return done.headers["Location"].rsplit("/", 1)[-1]
 
-        number = timed("confirm: store the application, hand it to the core", figures, confirm)
-        timed("review page and approval of every row", figures, lambda: approve(app, number))
+        number = timed(
+            "confirm: store the application, hand it to the core", figures, confirm
+        )
+        timed(
+            "review page and approval of every row",
+            figures,
+            lambda: approve(app, number),
+        )
         app.extensions["hall"].session_factory.kw["bind"].dispose()
     return figures
 

@@ -22,9 +22,7 @@ from engine.views import _caller, _render, _service
 
 log = logging.getLogger(__name__)
 
-row_imports = Blueprint(
-    "row_imports", __name__, url_prefix="/<any(unit, person):hall>"
-)
+row_imports = Blueprint("row_imports", __name__, url_prefix="/<any(unit, person):hall>")
 
 # Name of the file input of a table's import: `_import_<table>`.
 FILE_INPUT = "_import_"
@@ -33,17 +31,15 @@ FILE_INPUT = "_import_"
 class _RequestRouter:
     """Pass calls to the hall's router, reading each parameterless operation once.
 
-    An upload reads the table's records to check the file, then again to build the
-    page; for a unit of 20,000 employees the second read would cost seconds.
+    An upload reads the table's records to check the file and again to build the
+    page. For a unit of 20,000 employees a second read would cost seconds.
     """
 
     def __init__(self, router: ConnectorRouter) -> None:
         self.router = router
         self.answers: dict[str, Any] = {}
 
-    def call(
-        self, operation: str, caller: Caller, params: Mapping[str, Any]
-    ) -> Any:
+    def call(self, operation: str, caller: Caller, params: Mapping[str, Any]) -> Any:
         if params:
             return self.router.call(operation, caller, params)
         if operation not in self.answers:
@@ -85,9 +81,7 @@ def _records(
 def template(hall: str, service_id: str, table_name: str) -> Any:
     service = _service(hall, service_id)
     table = _importing_table(service, table_name)
-    content = row_import.template_xlsx(
-        table, _records(service, table), table.label
-    )
+    content = row_import.template_xlsx(table, _records(service, table), table.label)
     response = Response(content, mimetype=XLSX_MIME)
     filename = f"{service.id}-{table.name}.xlsx"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -114,7 +108,9 @@ def upload(hall: str, service_id: str, table_name: str) -> Any:
         if draft is not None:
             row_import.discard(draft, table)
             session.commit()
-        state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
+        state = runtime.from_input(
+            request.form, imported=row_import.imported_rows(draft)
+        )
         return _render(service, state, draft=draft, notice=f"已取消{table.label}的导入")
 
     upload_file: FileStorage | None = request.files.get(FILE_INPUT + table.name)
@@ -137,8 +133,14 @@ def upload(hall: str, service_id: str, table_name: str) -> Any:
     if outcome is not None and outcome.errors:
         errors = outcome.shown_errors
     if errors:
-        state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
-        total = len(outcome.errors) if outcome is not None and outcome.errors else len(errors)
+        state = runtime.from_input(
+            request.form, imported=row_import.imported_rows(draft)
+        )
+        total = (
+            len(outcome.errors)
+            if outcome is not None and outcome.errors
+            else len(errors)
+        )
         return _render(
             service,
             state,
@@ -159,5 +161,7 @@ def upload(hall: str, service_id: str, table_name: str) -> Any:
         len(outcome.changed),
     )
     state = runtime.from_input(request.form, imported=row_import.imported_rows(draft))
-    notice = f"已导入：读取 {outcome.rows_read} 行，其中 {len(outcome.changed)} 行有变更"
+    notice = (
+        f"已导入：读取 {outcome.rows_read} 行，其中 {len(outcome.changed)} 行有变更"
+    )
     return _render(service, state, draft=draft, notice=notice)

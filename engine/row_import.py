@@ -41,22 +41,26 @@ SHOWN_ERRORS = 100
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
 # Field types whose cells are numbers in the template and may be numbers in a file.
 NUMERIC_TYPES = {"money", "number", "percent"}
-# Field types read from date cells as dates or months.
-DATE_TYPES = {"date", "month"}
 SHEET_ROW_OF_HEADER = 1
 
 
 class ImportRejected(ValueError):
-    """The upload is no readable xlsx file; the message says why, in Chinese."""
+    """Error for an upload that is no readable xlsx file, with the reason in Chinese."""
 
 
 @dataclass
 class ImportOutcome:
-    """What reading one file gave: the rows it changes, or every problem found."""
+    """Result of reading one file: the rows it changes, or every problem found."""
 
     rows_read: int = 0
     changed: list[dict[str, str]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    # (sheet row number, message) of each problem; row 0 for the file as a whole.
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """Return the messages of all problems, in the order of the sheet's rows."""
+        return [text for _, text in sorted(self.problems, key=lambda item: item[0])]
 
     @property
     def shown_errors(self) -> list[str]:
@@ -65,7 +69,7 @@ class ImportOutcome:
 
 @dataclass
 class ImportSummary:
-    """What the page shows of a table's import instead of thousands of inputs."""
+    """Page summary of a table's import, shown in place of thousands of inputs."""
 
     table: RowTable
     file_name: str
@@ -91,7 +95,7 @@ def template_xlsx(
     """Write the template: one row per record, the imported columns left empty.
 
     Identifiers are text cells formatted as text, so Excel keeps leading zeros and
-    all 18 digits of an ID number; amounts are number cells.
+    all 18 digits of an ID number. Amounts are number cells.
     """
     spec = _spec_of(table)
     fields = [table.field(name) for name in spec.template_columns]
@@ -116,7 +120,9 @@ def _record_value(table: RowTable, record: Mapping[str, Any], item: Field) -> An
 
 def _template_cell(sheet: Any, item: Field, value: Any) -> WriteOnlyCell:
     if item.type in NUMERIC_TYPES:
-        cell = WriteOnlyCell(sheet, value=Decimal(str(value)) if value is not None else None)
+        cell = WriteOnlyCell(
+            sheet, value=Decimal(str(value)) if value is not None else None
+        )
         cell.number_format = "0.00" if item.type == "money" else "General"
         return cell
     return _text_cell(sheet, format_input(item, value))
@@ -136,7 +142,7 @@ def _text_cell(sheet: Any, text: str) -> WriteOnlyCell:
 
 
 def read_upload(table: RowTable, upload: FileStorage) -> Iterator[_SheetRow]:
-    """Check the upload as an attachment and open its first sheet; yield its rows.
+    """Check the upload as an attachment, open its first sheet and yield its rows.
 
     Raises ImportRejected for a file that is too large, is no xlsx by its content
     or that openpyxl cannot read, and for a header that does not fit the table.
@@ -169,7 +175,9 @@ def read_upload(table: RowTable, upload: FileStorage) -> Iterator[_SheetRow]:
 
 
 def _first_sheet(content: bytes, name: str) -> Any:
-    unreadable = f"文件“{name}”不是有效的 Excel（xlsx）文件，请用模板填写后另存为 xlsx 格式"
+    unreadable = (
+        f"文件“{name}”不是有效的 Excel（xlsx）文件，请用模板填写后另存为 xlsx 格式"
+    )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(item.file_size for item in archive.infolist())
@@ -180,13 +188,13 @@ def _first_sheet(content: bytes, name: str) -> Any:
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
         return workbook.worksheets[0]
-    except Exception as error:  # openpyxl raises many kinds on a damaged file
+    except Exception as error:  # openpyxl raises many exception types on a damaged file
         log.warning("import file rejected: %s", type(error).__name__)
         raise ImportRejected(unreadable) from None
 
 
 def _columns_of(table: RowTable, header: tuple[Any, ...]) -> dict[int, str]:
-    """Map each header position to its row field; raise on missing or extra columns."""
+    """Map each header position to its row field, raising on missing or extra ones."""
     spec = _spec_of(table)
     by_label = {table.field(name).label: name for name in spec.template_columns}
     columns: dict[int, str] = {}
@@ -197,7 +205,9 @@ def _columns_of(table: RowTable, header: tuple[Any, ...]) -> dict[int, str]:
             continue
         name = by_label.get(label)
         if name is None:
-            problems.append(f"表头第 {position + 1} 列「{label}」不是模板中的列，请删除该列")
+            problems.append(
+                f"表头第 {position + 1} 列「{label}」不是模板中的列，请删除该列"
+            )
         elif name in columns.values():
             problems.append(f"表头中「{label}」列出现了两次，请只保留一列")
         else:
@@ -210,7 +220,9 @@ def _columns_of(table: RowTable, header: tuple[Any, ...]) -> dict[int, str]:
             problems.append(f"表头缺少「{label}」列，请使用下载的模板")
     if problems:
         raise ImportRejected("；".join(problems))
-    return {position: name for position, name in columns.items() if name in spec.columns}
+    return {
+        position: name for position, name in columns.items() if name in spec.columns
+    }
 
 
 # Checking the rows -------------------------------------------------------------------
@@ -229,7 +241,10 @@ def check_rows(
     nothing and is not kept. The outcome lists the problems of every row at once.
     """
     spec = _spec_of(table)
-    originals = {str(_record_value(table, record, table.field(spec.key))): record for record in records}
+    originals = {
+        str(_record_value(table, record, table.field(spec.key))): record
+        for record in records
+    }
     outcome = ImportOutcome()
     first_row_of: dict[str, int] = {}
     candidates: list[tuple[int, dict[str, str]]] = []
@@ -239,30 +254,31 @@ def check_rows(
             continue
         outcome.rows_read += 1
         if outcome.rows_read > spec.max_rows:
-            outcome.errors = [
-                f"文件的数据行超过 {spec.max_rows} 行的上限，请分成多个文件分别导入"
-            ]
+            limit = f"文件的数据行超过 {spec.max_rows} 行的上限，请分成多个文件分别导入"
+            outcome.problems = [(0, limit)]
             return outcome
         key = texts[spec.key]
         key_problems = _key_problems(
             table, sheet_row.number, key, originals, first_row_of
         )
         first_row_of.setdefault(key, sheet_row.number)
-        outcome.errors += problems + key_problems
+        for text in problems + key_problems:
+            outcome.problems.append((sheet_row.number, text))
         if problems or key_problems:
             continue
         if any(not is_empty(texts[name]) for name in spec.columns if name != spec.key):
             candidates.append((sheet_row.number, texts))
     if outcome.rows_read == 0:
-        outcome.errors.append("文件中没有数据行，请在表头下方逐行填写")
+        outcome.problems.append((0, "文件中没有数据行，请在表头下方逐行填写"))
     _check_values(service, table, candidates, originals, bound, outcome)
-    if outcome.errors:
+    if outcome.problems:
         outcome.changed = []
-    outcome.errors.sort(key=_row_number_of)
     return outcome
 
 
-def _row_texts(table: RowTable, sheet_row: _SheetRow) -> tuple[dict[str, str], list[str]]:
+def _row_texts(
+    table: RowTable, sheet_row: _SheetRow
+) -> tuple[dict[str, str], list[str]]:
     """Turn a row's cells into the texts a form would post, with cell-type problems."""
     texts: dict[str, str] = {}
     problems = []
@@ -284,7 +300,8 @@ def _cell_text(item: Field, value: Any) -> str:
     if isinstance(value, (int, float, Decimal)):
         if item.type not in NUMERIC_TYPES:
             raise ValueError(
-                f"{item.label}应为文本单元格（数字单元格会丢掉开头的 0 和长号码的末几位），"
+                f"{item.label}应为文本单元格（数字单元格会丢掉开头的 0 "
+                "和长号码的末几位），"
                 "请把该列设为文本后重新填写"
             )
         return _number_text(value)
@@ -298,7 +315,8 @@ def _cell_text(item: Field, value: Any) -> str:
 
 
 def _number_text(value: int | float | Decimal) -> str:
-    # str() of a float is its shortest exact form, so 8000.1 stays "8000.1".
+    # str() of a float is the shortest text that reads back as the same float, so a
+    # cell typed as 8000.1 gives "8000.1".
     text = str(value)
     if isinstance(value, float) and text.endswith(".0"):
         text = text[:-2]
@@ -332,9 +350,11 @@ def _check_values(
     bound: BoundResolver,
     outcome: ImportOutcome,
 ) -> None:
-    """Load the candidate rows through the table's row schema; keep those that change."""
+    """Load the candidate rows with the row schema and keep those that change."""
     spec = _spec_of(table)
-    editable = [item for item in table.fields if not item.read_only and item.type != "file"]
+    editable = [
+        item for item in table.fields if not item.read_only and item.type != "file"
+    ]
     payload = []
     for _, texts in candidates:
         record = originals[texts[spec.key]]
@@ -357,7 +377,11 @@ def _check_values(
         record = originals[texts[spec.key]]
         if _changes_record(table, values, record):
             outcome.changed.append(
-                {name: texts[name] for name in spec.columns if not is_empty(texts[name])}
+                {
+                    name: texts[name]
+                    for name in spec.columns
+                    if not is_empty(texts[name])
+                }
             )
 
 
@@ -373,7 +397,8 @@ def _record_problems(
         number = candidates[int(position)][0]
         for name, messages in row_problems.items():
             text = messages[0] if isinstance(messages, list) else str(messages)
-            outcome.errors.append(_row_message(number, table.field(name), text))
+            message = _row_message(number, table.field(name), text)
+            outcome.problems.append((number, message))
 
 
 def _changes_record(
@@ -392,15 +417,12 @@ def _row_message(number: int, item: Field, text: str) -> str:
     return f"第 {number} 行「{item.label}」：{text}"
 
 
-def _row_number_of(message: str) -> int:
-    digits = message.removeprefix("第 ").split(" ", 1)[0]
-    return int(digits) if digits.isdigit() else 0
-
-
 # Keeping the rows in the draft -----------------------------------------------------
 
 
-def store(draft: Application, table: RowTable, outcome: ImportOutcome, file_name: str) -> None:
+def store(
+    draft: Application, table: RowTable, outcome: ImportOutcome, file_name: str
+) -> None:
     """Keep a valid file's changed rows in the draft, replacing an earlier import."""
     kept = dict(draft.form_values.get(IMPORTED) or {})
     kept[table.name] = {
@@ -408,7 +430,7 @@ def store(draft: Application, table: RowTable, outcome: ImportOutcome, file_name
         "read": outcome.rows_read,
         "rows": outcome.changed,
     }
-    # A new dict, so that the JSON column sees the change.
+    # A new dict, because SQLAlchemy detects a change of a JSON column by assignment.
     draft.form_values = {**draft.form_values, IMPORTED: kept}
 
 
@@ -445,7 +467,11 @@ def summaries(
             continue
         key = table.row_import.key
         keys = {row[key] for row in entry.get("rows", [])}
-        changed = [row for row in state.rows.get(table.name, []) if str(row.values.get(key)) in keys]
+        changed = [
+            row
+            for row in state.rows.get(table.name, [])
+            if str(row.values.get(key)) in keys
+        ]
         found[table.name] = ImportSummary(
             table=table,
             file_name=str(entry.get("file", "")),

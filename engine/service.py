@@ -71,12 +71,12 @@ class Calculation:
 
 @dataclass(frozen=True)
 class RowImport:
-    """How a row table reads its changed rows from an uploaded spreadsheet."""
+    """Spec of a row table's import of changed rows from an uploaded spreadsheet."""
 
     key: str
     # Row fields read from the file, the key first; the header shows their labels.
     columns: tuple[str, ...]
-    # Read-only row fields the template shows for reference; ignored on upload.
+    # Read-only row fields the template shows for reference, which an upload ignores.
     reference_columns: tuple[str, ...] = ()
     format: str = "xlsx"
     max_rows: int = 200
@@ -119,7 +119,7 @@ class RowTable:
 
     @property
     def row_limit(self) -> int:
-        """Return the most rows the form accepts; an import may allow more."""
+        """Return the maximum number of rows the form accepts, raised by an import."""
         if self.row_import is None:
             return self.max_rows
         return max(self.max_rows, self.row_import.max_rows)

@@ -961,7 +961,8 @@ class _SpecRules:
             columns = spec["columns"]
             reference = spec.get("reference-columns", [])
             key = spec["key"]
-            for group, names in (("columns", columns), ("reference-columns", reference)):
+            groups = (("columns", columns), ("reference-columns", reference))
+            for group, names in groups:
                 for index, name in enumerate(names):
                     self.check_import_column(
                         scope, table, path + (group, index), name, group, key

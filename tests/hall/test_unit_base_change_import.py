@@ -197,7 +197,10 @@ BAD_ROWS = [
     # Not a number at all.
     (["OWN0", "", "", "", "八千"], "第 2 行「新缴存基数」：新缴存基数应为金额"),
     # An account number that no unit has.
-    (["020199999999", "", "", "", "8000"], "第 2 行「个人账号」：职工缴存基数中没有个人账号 020199999999"),
+    (
+        ["020199999999", "", "", "", "8000"],
+        "第 2 行「个人账号」：职工缴存基数中没有个人账号 020199999999",
+    ),
     # An account typed as a number loses its leading zero.
     ([20100000001, "", "", "", "8000"], "第 2 行「个人账号」：个人账号应为文本单元格"),
     # A row with a new base and no account.

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from engine.spec_check import SpecError
 from engine.service import build_service
+from engine.spec_check import SpecError
 
 CheckBody = Callable[..., list[SpecError]]
 
@@ -28,10 +28,16 @@ NO_PREFILL = TABLE.replace(
 
 
 def imports(text: str, table: str = TABLE) -> str:
-    return table + "    import:\n" + "".join(f"      {line}\n" for line in text.split("\n"))
+    return (
+        table
+        + "    import:\n"
+        + "".join(f"      {line}\n" for line in text.split("\n"))
+    )
 
 
-VALID = "format: xlsx\nkey: account\ncolumns: [account, base]\nreference-columns: [name]"
+VALID = (
+    "format: xlsx\nkey: account\ncolumns: [account, base]\nreference-columns: [name]"
+)
 
 CASES = [
     # A column that is no field of the table.
@@ -84,7 +90,9 @@ CASES = [
     ),
     # A reference column must be read-only.
     pytest.param(
-        imports("format: xlsx\nkey: account\ncolumns: [account]\nreference-columns: [base]"),
+        imports(
+            "format: xlsx\nkey: account\ncolumns: [account]\nreference-columns: [base]"
+        ),
         "rows[0].import.reference-columns[0]",
         "E416",
         "list it under columns instead",
