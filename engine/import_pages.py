@@ -18,6 +18,7 @@ from engine.auth import login_required
 from engine.forms import FormRuntime
 from engine.row_import import XLSX_MIME, ImportRejected
 from engine.service import RowTable, Service
+from engine.storage.models import Application
 from engine.views import _caller, _render, _service
 
 log = logging.getLogger(__name__)
@@ -94,63 +95,52 @@ def upload(hall: str, service_id: str, table_name: str) -> Any:
     """Read an uploaded file into the draft, or discard the table's import.
 
     The service form posts here as a whole, so the page comes back with what the
-    person had typed. A file with any problem leaves the draft as it was.
+    person had typed and with the attachments chosen meanwhile. A file with any
+    problem leaves the draft's rows as they were.
     """
     service = _service(hall, service_id)
     table = _importing_table(service, table_name)
     session = db()
-    caller = _caller()
     draft = submission.find_draft(
-        session, request.form.get("_draft", ""), service, caller
+        session, request.form.get("_draft", ""), service, _caller()
     )
+    draft, attachment_errors = _keep_attachments(service, table, draft)
     runtime = _upload_runtime(service)
     if request.form.get("_action") == "discard_import":
+        notice = ""
         if draft is not None:
             row_import.discard(draft, table)
             session.commit()
+            notice = f"已取消{table.label}的导入"
         state = runtime.from_input(
             request.form, imported=row_import.imported_rows(draft)
         )
-        return _render(service, state, draft=draft, notice=f"已取消{table.label}的导入")
+        return _render(
+            service,
+            state,
+            draft=draft,
+            notice=notice,
+            attachment_errors=attachment_errors,
+        )
 
-    upload_file: FileStorage | None = request.files.get(FILE_INPUT + table.name)
-    errors: list[str] = []
-    outcome = None
-    if upload_file is None or not upload_file.filename:
-        errors = ["请选择要导入的 Excel（xlsx）文件"]
-    else:
-        try:
-            rows = row_import.read_upload(table, upload_file)
-            outcome = row_import.check_rows(
-                service,
-                table,
-                rows,
-                _records(service, table, runtime.router),
-                runtime.bound,
-            )
-        except ImportRejected as error:
-            errors = [str(error)]
-    if outcome is not None and outcome.errors:
-        errors = outcome.shown_errors
-    if errors:
+    upload_file = request.files.get(FILE_INPUT + table.name)
+    outcome, errors, total = _read_file(service, table, runtime, upload_file)
+    if outcome is None or errors:
+        log.info("import into %s rejected with %d problems", service.id, total)
         state = runtime.from_input(
             request.form, imported=row_import.imported_rows(draft)
-        )
-        total = (
-            len(outcome.errors)
-            if outcome is not None and outcome.errors
-            else len(errors)
         )
         return _render(
             service,
             state,
             400,
             draft=draft,
+            attachment_errors=attachment_errors,
             import_errors={table.name: (errors, total)},
         )
 
-    assert outcome is not None
-    draft = draft or submission.open_draft(session, service, caller)
+    assert upload_file is not None
+    draft = draft or submission.open_draft(session, service, _caller())
     row_import.store(draft, table, outcome, display_name(upload_file.filename))
     session.commit()
     log.info(
@@ -164,4 +154,44 @@ def upload(hall: str, service_id: str, table_name: str) -> Any:
     notice = (
         f"已导入：读取 {outcome.rows_read} 行，其中 {len(outcome.changed)} 行有变更"
     )
-    return _render(service, state, draft=draft, notice=notice)
+    return _render(
+        service, state, draft=draft, notice=notice, attachment_errors=attachment_errors
+    )
+
+
+def _read_file(
+    service: Service,
+    table: RowTable,
+    runtime: FormRuntime,
+    upload_file: FileStorage | None,
+) -> tuple[row_import.ImportOutcome | None, list[str], int]:
+    """Read and check the file; return the outcome, the errors shown and their count."""
+    if upload_file is None or not upload_file.filename:
+        return None, ["请选择要导入的 Excel（xlsx）文件"], 1
+    try:
+        rows = row_import.read_upload(table, upload_file)
+        records = _records(service, table, runtime.router)
+        outcome = row_import.check_rows(service, table, rows, records, runtime.bound)
+    except ImportRejected as error:
+        return None, [str(error)], 1
+    return outcome, outcome.shown_errors, len(outcome.problems)
+
+
+def _keep_attachments(
+    service: Service, table: RowTable, draft: Application | None
+) -> tuple[Application | None, dict[str, str]]:
+    """Store the attachments posted with the import, as a submission would."""
+    uploads = {
+        key: request.files.getlist(key)
+        for key in request.files
+        if key != FILE_INPUT + table.name
+    }
+    if not any(item.filename for files in uploads.values() for item in files):
+        return draft, {}
+    session = db()
+    draft = draft or submission.open_draft(session, service, _caller())
+    errors = submission.add_attachments(
+        session, current_hall().attachments_dir, service, draft, uploads
+    )
+    session.commit()
+    return draft, errors

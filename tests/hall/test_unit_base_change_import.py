@@ -47,7 +47,7 @@ def workbook_bytes(rows: list[list[Any]], header: list[str] | None = None) -> by
 
 
 def upload(
-    client: FlaskClient, content: bytes, name: str = "基数.xlsx", **extra: str
+    client: FlaskClient, content: bytes, name: str = "基数.xlsx", **extra: Any
 ) -> Any:
     token = csrf_token(client.get(URL))
     return client.post(
@@ -348,3 +348,17 @@ def test_page_offers_template_and_upload(unit_client: FlaskClient) -> None:
     assert link["href"] == TEMPLATE_URL
     assert page.find("input", attrs={"name": "_import_employees", "type": "file"})
     assert re.search("下载模板", page.get_text())
+
+
+def test_import_keeps_chosen_attachment(unit_client: FlaskClient, app: Flask) -> None:
+    account = employees(app)[0]["person_account"]
+    content = workbook_bytes([[account, "", "", "", "8000"]])
+    imported = upload(unit_client, content, wage_list=pdf("工资表.pdf"))
+    assert imported.status_code == 200
+    token = draft_token(imported)
+    with app.extensions["hall"].session_factory() as session:
+        draft = session.scalars(
+            select(Application).where(Application.draft_token == token)
+        ).one()
+        kinds = [item.kind for item in draft.attachments]
+    assert kinds == ["wage_list"]
