@@ -362,3 +362,17 @@ def test_import_keeps_chosen_attachment(unit_client: FlaskClient, app: Flask) ->
         ).one()
         kinds = [item.kind for item in draft.attachments]
     assert kinds == ["wage_list"]
+
+
+def test_summary_shows_first_page_only(
+    unit_client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = app.extensions["hall"].services["unit-base-change"].table("employees")
+    monkeypatch.setattr(table, "page_size", 2)
+    own = employees(app)
+    rows = [[own[index]["person_account"], "", "", "", "8000"] for index in range(3)]
+    page = parse(upload(unit_client, workbook_bytes(rows)))
+    assert page.find(id="import-changed-employees").get_text() == "3"
+    assert len(page.find(id="tbody-employees").find_all("tr")) == 2
+    # No input of the table is on the page: the draft carries the rows.
+    assert page.find("input", attrs={"name": re.compile(r"^employees-")}) is None
