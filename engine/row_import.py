@@ -39,6 +39,9 @@ SHOWN_ERRORS = 100
 # A file whose parts unpack to more than this is rejected before it is parsed, so a
 # small compressed upload cannot expand into gigabytes of XML.
 MAX_UNPACKED_BYTES = 256 * 1024 * 1024
+# Spreadsheets often format thousands of empty rows below the data. The data is taken
+# to end at the first run of this many blank rows, so such a sheet is not read whole.
+MAX_BLANK_RUN = 1000
 # Field types whose cells are numbers in the template and may be numbers in a file.
 NUMERIC_TYPES = {"money", "number", "percent"}
 SHEET_ROW_OF_HEADER = 1
@@ -248,25 +251,33 @@ def check_rows(
     outcome = ImportOutcome()
     first_row_of: dict[str, int] = {}
     candidates: list[tuple[int, dict[str, str]]] = []
+    blank_run = 0
     for sheet_row in rows:
         texts, problems = _row_texts(table, sheet_row)
         if all(is_empty(text) for text in texts.values()) and not problems:
+            blank_run += 1
+            if blank_run >= MAX_BLANK_RUN:
+                break
             continue
+        blank_run = 0
         outcome.rows_read += 1
         if outcome.rows_read > spec.max_rows:
             limit = f"文件的数据行超过 {spec.max_rows} 行的上限，请分成多个文件分别导入"
             outcome.problems = [(0, limit)]
             return outcome
         key = texts[spec.key]
+        values = [texts[name] for name in spec.columns if name != spec.key]
+        if all(is_empty(text) for text in values) and not problems:
+            # A template row left as it was changes nothing, even when its record
+            # has gone since the template was downloaded.
+            continue
         key_problems = _key_problems(
             table, sheet_row.number, key, originals, first_row_of
         )
         first_row_of.setdefault(key, sheet_row.number)
         for text in problems + key_problems:
             outcome.problems.append((sheet_row.number, text))
-        if problems or key_problems:
-            continue
-        if any(not is_empty(texts[name]) for name in spec.columns if name != spec.key):
+        if not problems and not key_problems:
             candidates.append((sheet_row.number, texts))
     if outcome.rows_read == 0:
         outcome.problems.append((0, "文件中没有数据行，请在表头下方逐行填写"))

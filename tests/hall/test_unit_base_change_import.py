@@ -376,3 +376,27 @@ def test_summary_shows_first_page_only(
     assert len(page.find(id="tbody-employees").find_all("tr")) == 2
     # No input of the table is on the page: the draft carries the rows.
     assert page.find("input", attrs={"name": re.compile(r"^employees-")}) is None
+
+
+def test_unchanged_row_of_gone_record(unit_client: FlaskClient, app: Flask) -> None:
+    account = employees(app)[0]["person_account"]
+    # An account left as the template had it, whose record has gone since.
+    rows = [["020199999999", "", "", "", None], [account, "", "", "", "8000"]]
+    page = parse(upload(unit_client, workbook_bytes(rows)))
+    assert page.find(id="import-read-employees").get_text() == "2"
+    assert page.find(id="import-changed-employees").get_text() == "1"
+
+
+def test_data_ends_at_long_blank_run(unit_client: FlaskClient, app: Flask) -> None:
+    own = employees(app)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    sheet.append([own[0]["person_account"], "", "", "", "8000"])
+    # Below 1,000 blank rows, a row counts as outside the data.
+    sheet.cell(row=1003, column=1, value="020199999999")
+    sheet.cell(row=1003, column=5, value="8000")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    page = parse(upload(unit_client, buffer.getvalue()))
+    assert page.find(id="import-read-employees").get_text() == "1"
