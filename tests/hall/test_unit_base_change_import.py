@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -292,8 +293,6 @@ def test_too_many_rows(
 ) -> None:
     service = app.extensions["hall"].services["unit-base-change"]
     table = service.table("employees")
-    from dataclasses import replace
-
     monkeypatch.setattr(table, "row_import", replace(table.row_import, max_rows=2))
     own = employees(app)
     rows = [[own[index]["person_account"], "", "", "", "8000"] for index in range(3)]
@@ -400,3 +399,16 @@ def test_data_ends_at_long_blank_run(unit_client: FlaskClient, app: Flask) -> No
     workbook.save(buffer)
     page = parse(upload(unit_client, buffer.getvalue()))
     assert page.find(id="import-read-employees").get_text() == "1"
+
+
+def test_oversize_file_rejected(
+    unit_client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    table = app.extensions["hall"].services["unit-base-change"].table("employees")
+    monkeypatch.setattr(table, "row_import", replace(table.row_import, max_size_kb=1))
+    account = employees(app)[0]["person_account"]
+    response = upload(unit_client, workbook_bytes([[account, "", "", "", "8000"]]))
+    assert response.status_code == 400
+    assert import_errors(response) == [
+        "职工缴存基数导入文件：文件“基数.xlsx”超过1KB，请压缩后重新上传"
+    ]
