@@ -1,9 +1,10 @@
 """Import of a row table's changed rows from an xlsx file, and its download template.
 
-A file is read whole and checked row by row with the table's own field checks. Every
-problem is collected with its sheet row number, and a file with any problem changes
-nothing. The rows a valid file changes are kept in the draft, so that a page turn, a
-failed submission and the review page all keep them without posting them again.
+A file is read in one pass and checked row by row with the table's own field
+checks. Every problem is collected with its sheet row number, and a file with any
+problem changes nothing. The rows a valid file changes are kept in the draft, so
+that a page turn, a failed submission and the review page all keep them without
+posting them again.
 """
 
 from __future__ import annotations
@@ -435,28 +436,30 @@ def store(
     draft: Application, table: RowTable, outcome: ImportOutcome, file_name: str
 ) -> None:
     """Keep a valid file's changed rows in the draft, replacing an earlier import."""
-    kept = dict(draft.form_values.get(IMPORTED) or {})
-    kept[table.name] = {
+    stored_imports = dict(draft.form_values.get(IMPORTED) or {})
+    stored_imports[table.name] = {
         "file": file_name,
         "read": outcome.rows_read,
         "rows": outcome.changed,
     }
     # A new dict, because SQLAlchemy detects a change of a JSON column by assignment.
-    draft.form_values = {**draft.form_values, IMPORTED: kept}
+    draft.form_values = {**draft.form_values, IMPORTED: stored_imports}
 
 
 def discard(draft: Application, table: RowTable) -> None:
-    kept = dict(draft.form_values.get(IMPORTED) or {})
-    kept.pop(table.name, None)
-    draft.form_values = {**draft.form_values, IMPORTED: kept}
+    stored_imports = dict(draft.form_values.get(IMPORTED) or {})
+    stored_imports.pop(table.name, None)
+    draft.form_values = {**draft.form_values, IMPORTED: stored_imports}
 
 
 def imported_rows(draft: Application | None) -> dict[str, list[dict[str, Any]]]:
     """Return the rows imported into a draft, per table, as a form posts them."""
     if draft is None:
         return {}
-    kept = draft.form_values.get(IMPORTED) or {}
-    return {name: list(entry.get("rows", [])) for name, entry in kept.items()}
+    stored_imports = draft.form_values.get(IMPORTED) or {}
+    return {
+        name: list(entry.get("rows", [])) for name, entry in stored_imports.items()
+    }
 
 
 def kept_imports(draft: Application | None) -> dict[str, Any]:
@@ -470,10 +473,12 @@ def summaries(
     service: Service, state: FormState, draft: Application | None
 ) -> dict[str, ImportSummary]:
     """Summarise each table's import for the page: counts, totals, first rows."""
-    kept = (draft.form_values.get(IMPORTED) or {}) if draft is not None else {}
+    stored_imports = {}
+    if draft is not None:
+        stored_imports = draft.form_values.get(IMPORTED) or {}
     found = {}
     for table in service.rows:
-        entry = kept.get(table.name)
+        entry = stored_imports.get(table.name)
         if table.row_import is None or not entry:
             continue
         key = table.row_import.key
