@@ -12,6 +12,11 @@ HMAC-SHA256 under a shared secret of the timestamp, method, path, idempotency ke
 body, one per line. The server rejects a bad signature and a timestamp older or newer
 than `MAX_CLOCK_SKEW` seconds. `Idempotency-Key` carries the application number, so a
 repeated delivery is recognised by the core.
+
+A status 4xx that means the request itself is invalid (400, 404 for an unknown
+operation, 413, ...) raises `InvalidRequest` or `UnknownOperation`, which no retry can
+fix. A failed signature (401, 403), 408, 409, 425, 429 and every 5xx raise
+`CoreUnavailable`, which may pass.
 """
 
 from __future__ import annotations
@@ -44,6 +49,13 @@ TIMESTAMP_HEADER = "X-Hall-Timestamp"
 SIGNATURE_HEADER = "X-Hall-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_CLOCK_SKEW = 300
+
+# Statuses after which the same request may succeed later.
+RETRYABLE_STATUSES = {401, 403, 408, 409, 425, 429}
+
+
+class InvalidRequest(CoreError):
+    """The core rejected the request itself as invalid, so a retry cannot succeed."""
 
 
 # Wire format ------------------------------------------------------------------------
@@ -118,14 +130,28 @@ def signature_problem(
     now: float | None = None,
 ) -> str | None:
     """Return why a request's signature is not acceptable, or None when it is."""
+    return _signature_problem(
+        secret, headers, method, path, body, IDEMPOTENCY_HEADER, now
+    )
+
+
+def _signature_problem(
+    secret: str,
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    key_header: str,
+    now: float | None,
+) -> str | None:
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     sent = headers.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or not sent:
+    if not timestamp.isdigit() or len(timestamp) > 12 or not sent:
         return "missing or invalid signature headers"
     skew = abs((time.time() if now is None else now) - int(timestamp))
     if skew > MAX_CLOCK_SKEW:
         return f"timestamp is {skew:.0f} s away from the server clock"
-    key = headers.get(IDEMPOTENCY_HEADER, "")
+    key = headers.get(key_header, "")
     expected = signature(secret, timestamp, method, path, key, body)
     if not hmac.compare_digest(expected, sent):
         return "signature does not match"
@@ -254,6 +280,12 @@ class HttpCore:
                 path,
             )
             raise CoreUnavailable(f"{method} {path}: the core rejected the signature")
-        if status >= 500 or status == 200:
+        if status >= 500 or status == 200 or status in RETRYABLE_STATUSES:
             raise CoreUnavailable(f"{method} {path}: the core returned status {status}")
+        if 400 <= status < 500:
+            message = error.get("message", "") if isinstance(error, dict) else ""
+            raise InvalidRequest(
+                f"{method} {path}: the core rejected the request as invalid "
+                f"(status {status}) {message}".rstrip()
+            )
         raise CoreError(f"{method} {path}: unexpected status {status} from the core")

@@ -228,6 +228,7 @@ def _build_hall(app: Flask) -> Hall:
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
     from engine.ca_login import ca_login
+    from engine.dead_letters import dead_letters
     from engine.printing import printing
     from engine.public import public
     from engine.staff import staff
@@ -239,6 +240,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(halls)
     app.register_blueprint(staff)
     app.register_blueprint(printing)
+    app.register_blueprint(dead_letters)
 
 
 def _register_page_globals(app: Flask) -> None:
