@@ -224,6 +224,15 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
     "gives up and becomes dead.",
 )
 @click.option(
+    "--poll-interval",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between two requests to the core for the decision on one "
+    "delivered, undecided application; 0 turns polling off. Only a core with the "
+    "operation review.status is polled.",
+)
+@click.option(
     "--requeue-dead",
     is_flag=True,
     help="Make the dead deliveries due again, with their idempotency keys, and exit.",
@@ -243,6 +252,7 @@ def deliver(
     idle_wait: float,
     max_attempts: int,
     max_age: float,
+    poll_interval: float,
     requeue_dead: bool,
     numbers: tuple[str, ...],
 ) -> None:
@@ -280,11 +290,13 @@ def deliver(
         lease=lease,
         max_attempts=max_attempts,
         max_age=max_age,
+        poll_interval=poll_interval,
     )
     worker = DeliveryWorker(hall.session_factory, hall.router, policy)
     try:
         if once:
             click.echo(f"{worker.run_once()} delivery attempts made")
+            click.echo(f"{worker.poll_decisions()} decisions received from the core")
             return
         stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):

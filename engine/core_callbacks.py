@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,15 +31,9 @@ from connectors.http import (
     callback_signature_problem,
 )
 from engine.app import current_hall
-from engine.delivery import DEAD, DELIVERED, PENDING
-from engine.storage.models import (
-    Application,
-    AuditEntry,
-    CoreCallbackNonce,
-    Delivery,
-    utcnow,
-)
-from engine.submission import owned_by, valid_number
+from engine.decisions import CONFLICT, DECISIONS, NOT_FOUND, apply_decision
+from engine.storage.models import CoreCallbackNonce, utcnow
+from engine.submission import valid_number
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +42,6 @@ callbacks = Blueprint("core_callbacks", __name__)
 DECISION_PATH = "/core/decisions"
 MAX_BODY = 64 * 1024
 MAX_COMMENT_LENGTH = 500
-DECISIONS = ("approved", "returned")
-
-# Outcomes of one decision.
-APPLIED = "applied"
-UNCHANGED = "unchanged"
-NOT_FOUND = "not_found"
-CONFLICT = "conflict"
 
 
 class InvalidDecision(ValueError):
@@ -155,87 +142,6 @@ def _parse_caller(value: Any) -> Caller:
     if not isinstance(account, str) or not account.isdigit() or len(account) > 20:
         raise InvalidDecision(f"caller.{name}：应为数字组成的账号")
     return Caller(hall=hall, **{name: account})
-
-
-def apply_decision(
-    session: Session, number: str, caller: Caller, status: str, comment: str | None
-) -> str:
-    """Store a decision on the caller's application once; return the outcome.
-
-    The conditional update changes only a submitted application, so of two callbacks
-    with the same decision one applies it and the other finds it unchanged.
-    """
-    query = select(Application).where(
-        Application.number == number, Application.status != "draft"
-    )
-    application = session.scalars(owned_by(query, caller)).first()
-    if application is None:
-        log.warning("decision callback for an unknown application %s", number)
-        return NOT_FOUND
-    now = utcnow()
-    changed = session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.status == "submitted")
-        .values(status=status, comment=comment, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
-        session.rollback()
-        current = session.get(Application, application.id)
-        assert current is not None
-        if current.status == status and (current.comment or None) == comment:
-            log.info("decision %s on %s was already stored", status, number)
-            return UNCHANGED
-        log.warning(
-            "decision %s on %s ignored: the application is %s",
-            status,
-            number,
-            current.status,
-        )
-        return CONFLICT
-    _settle_delivery(session, application, now)
-    session.add(
-        AuditEntry(
-            hall="staff",
-            actor="core",
-            action=status,
-            application_number=number,
-            detail={"via": "callback"},
-        )
-    )
-    session.commit()
-    log.info("application %s %s by the core", number, status)
-    return APPLIED
-
-
-def _settle_delivery(session: Session, application: Application, now: Any) -> None:
-    """Mark the delivery done: a core that decided has the application.
-
-    This covers a delivery whose response was lost, which is still pending or dead.
-    """
-    settled = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.application_id == application.id,
-            Delivery.status.in_((PENDING, DEAD)),
-        )
-        .values(
-            status=DELIVERED,
-            finished_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if settled.rowcount:
-        log.info("delivery of %s settled by the core's decision", application.number)
-    if application.delivered_at is None:
-        session.execute(
-            update(Application)
-            .where(Application.id == application.id)
-            .values(delivered_at=now, delivery_error=None)
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _error(status: int, kind: str, message: str) -> Response:

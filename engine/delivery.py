@@ -12,6 +12,10 @@ attempts or the maximum age, and at once when the core reports the request itsel
 invalid.
 The application stays submitted and visible, and a reviewer requeues the dead delivery
 with `requeue_dead`, which keeps the row and so the idempotency key.
+
+When the core offers the operation `review.status`, the worker also requests the
+decision on each delivered, undecided application every `poll_interval` seconds. This
+brings back a decision whose callback to the hall was lost.
 """
 
 from __future__ import annotations
@@ -30,7 +34,13 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from connectors.base import Caller, CoreUnavailable, Rejected, UnknownOperation
+from connectors.base import (
+    Caller,
+    CoreError,
+    CoreUnavailable,
+    Rejected,
+    UnknownOperation,
+)
 from connectors.http import InvalidRequest
 from connectors.router import ConnectorRouter
 from engine.storage.models import (
@@ -47,6 +57,9 @@ PENDING = "pending"
 DELIVERED = "delivered"
 REJECTED = "rejected"
 DEAD = "dead"
+
+# The core operation that returns the review status of one application.
+DECISION_OPERATION = "review.status"
 
 # Outcomes of one attempt.
 UNAVAILABLE = "unavailable"
@@ -95,12 +108,16 @@ class RetryPolicy:
     lease: float = 120.0
     max_attempts: int = 1000
     max_age: float = 86400.0
+    # Seconds between two questions about one delivered application; 0 turns it off.
+    poll_interval: float = 300.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.max_age <= 0:
             raise ValueError("max_age must be more than 0 seconds")
+        if self.poll_interval < 0:
+            raise ValueError("poll_interval must be 0 (off) or more seconds")
 
     def delay(self, attempts: int) -> dt.timedelta:
         """Return the wait after `attempts` failed attempts: doubling, capped, jittered.
@@ -354,6 +371,70 @@ class DeliveryWorker:
                 error,
             )
 
+    # Polling for decisions ------------------------------------------------------------
+
+    def poll_decisions(self, limit: int = 50) -> int:
+        """Request the decisions on delivered, undecided applications from the core.
+
+        Returns how many decisions were stored. `decision_checked_at` spaces the
+        requests about one application by `poll_interval`, except that workers
+        polling at the same moment may both request it. The decision is stored once.
+        """
+        if self.policy.poll_interval <= 0 or not self._core_reports_decisions():
+            return 0
+        from engine.decisions import APPLIED, DECISIONS, apply_decision
+
+        now = self.clock()
+        due = now - dt.timedelta(seconds=self.policy.poll_interval)
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(Delivery, Application)
+                .join(Application, Application.id == Delivery.application_id)
+                .where(
+                    Delivery.status == DELIVERED,
+                    Application.status == "submitted",
+                    or_(
+                        Delivery.decision_checked_at.is_(None),
+                        Delivery.decision_checked_at <= due,
+                    ),
+                )
+                .order_by(Delivery.decision_checked_at.asc().nulls_first(), Delivery.id)
+                .limit(limit)
+            ).all()
+            stored = 0
+            for delivery, application in rows:
+                key = delivery.idempotency_key
+                caller = _caller_of(application)
+                try:
+                    answer = self.router.call(
+                        DECISION_OPERATION, caller, {"number": key}
+                    )
+                except Rejected as rejection:
+                    log.warning("the core has no review of %s: %s", key, rejection)
+                    answer = None
+                except CoreError as error:
+                    # The next pass polls again, so one failure ends this pass.
+                    log.warning("asking the core for decisions failed: %s", error)
+                    break
+                delivery.decision_checked_at = now
+                session.commit()
+                status = answer.get("status") if isinstance(answer, dict) else None
+                if status not in DECISIONS:
+                    continue
+                comment = answer.get("comment") or None
+                outcome = apply_decision(
+                    session, key, caller, status, comment, via="polling"
+                )
+                stored += outcome == APPLIED
+        return stored
+
+    def _core_reports_decisions(self) -> bool:
+        try:
+            return self.router.knows(DECISION_OPERATION)
+        except CoreError as error:
+            log.warning("listing the core's operations failed: %s", error)
+            return False
+
     # Passes and loops ----------------------------------------------------------------
 
     def run_once(self, batch: int = 20) -> int:
@@ -384,6 +465,7 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 done = self.run_once()
+                done += self.poll_decisions()
             except Exception:  # a lost database connection is retried
                 log.exception("delivery worker %s: pass failed", self.name)
                 done = 0

@@ -13,6 +13,11 @@ the undecided applications and `POST /staff/reviews/{number}` with
 that gets no response, a 401 or a 5xx is kept in `unsent_decisions` until
 `resend_decisions` delivers it.
 
+The server also serves the operation `review.status` itself, with params
+`{"number"}`: the caller's application's `{"status": "pending", "approved" or
+"returned", "comment"}`, or not_found. The hall's delivery worker polls it for the
+decisions on delivered applications, in case a callback was lost.
+
 NOTE: the stored responses live in this process's memory, so a restarted server
 forgets them; the embedded core still ignores an application number it has queued.
 """
@@ -52,6 +57,7 @@ Answer = tuple[str, bytes]
 MAX_BODY = 16 * 1024 * 1024
 PREFIX = "/operations/"
 STAFF_PREFIX = "/staff/reviews"
+DECISION_OPERATION = "review.status"
 
 
 class CoreHttpApp:
@@ -100,12 +106,16 @@ class CoreHttpApp:
             log.warning("rejected a request to %s: %s", path, problem)
             return _error("401 Unauthorized", "signature", problem)
         if method == "GET" and environ.get("PATH_INFO") == "/operations":
-            return "200 OK", encode({"result": sorted(self.core.operations())})
+            listed = self.core.operations() | {DECISION_OPERATION}
+            return "200 OK", encode({"result": sorted(listed)})
         if environ.get("PATH_INFO", "").startswith(STAFF_PREFIX):
             return self._staff(method, environ["PATH_INFO"], body)
         if method != "POST" or not environ.get("PATH_INFO", "").startswith(PREFIX):
             return _error("404 Not Found", "not_found", f"no route for {method} {path}")
         operation = environ["PATH_INFO"][len(PREFIX) :]
+        if operation == DECISION_OPERATION:
+            # The result changes over time, so no stored response is returned for it.
+            return self._decision_status(body)
         key = headers[IDEMPOTENCY_HEADER]
         if not key:
             return self._run(operation, body)
@@ -181,6 +191,28 @@ class CoreHttpApp:
         except Rejected as error:
             return _error("409 Conflict", "rejected", error.message)
         return "200 OK", encode({"result": "decided"})
+
+    def _decision_status(self, body: bytes) -> Answer:
+        core: Any = self.core
+        try:
+            request = decode(body)
+            caller = caller_from_wire(request.get("caller"))
+            number = request["params"]["number"]
+            if not isinstance(number, str):
+                raise TypeError("params.number must be a string")
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            return _error("400 Bad Request", "bad_request", str(error))
+        missing = _error("422 Unprocessable Content", "not_found", "未找到该申报")
+        try:
+            item = core.review_item(number)
+        except NotFound:
+            return missing
+        # Only the application's own unit or depositor learns its status.
+        owner = (item["hall"], item["unit_account"], item["person_account"])
+        if owner != (caller.hall, caller.unit_account, caller.person_account):
+            return missing
+        result = {"status": item["status"], "comment": item["comment"]}
+        return "200 OK", encode({"result": result})
 
     def _report_decision(self, number: str, status: str, comment: str | None) -> None:
         core: Any = self.core

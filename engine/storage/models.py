@@ -90,6 +90,8 @@ class Delivery(HallBase):
     # Time and reviewer of the last requeue. The retry window starts again there.
     requeued_at: Mapped[dt.datetime | None]
     requeued_by: Mapped[str | None] = mapped_column(String(40))
+    # The last time the worker asked the core for the decision on a delivered one.
+    decision_checked_at: Mapped[dt.datetime | None]
 
     application: Mapped[Application] = relationship()
 

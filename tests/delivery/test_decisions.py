@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
 import secrets
@@ -16,19 +17,20 @@ from delivery_support import (
     UNIT_A,
     CoreServer,
     base_change,
+    free_port,
     http_router,
     store_application,
     unit_accounts,
 )
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from support import login_unit, parse
 from test_dead_letter import kill_delivery, listed_status, page_status
 from test_outbox import delivery_of, sessions_of
 
-from connectors.base import Caller
+from connectors.base import Caller, NotFound
 from connectors.embedded import EmbeddedCore
 from connectors.embedded.http_server import CoreHttpApp
 from connectors.http import (
@@ -40,7 +42,7 @@ from connectors.http import (
 )
 from engine.delivery import DeliveryWorker, RetryPolicy
 from engine.policy import Policy
-from engine.storage.models import Application, AuditEntry
+from engine.storage.models import Application, AuditEntry, Delivery, utcnow
 
 CALLBACK_PATH = "/core/decisions"
 UNIT_B = "0201000002"
@@ -411,3 +413,122 @@ def test_decision_settles_dead_delivery(
     assert application.delivered_at is not None
     login_unit(client, app)
     assert page_status(client, number) == "审核通过"
+
+
+def lose_callbacks(core: CoreHttpApp, hall_server: CoreServer) -> None:
+    """Make the core's decision callbacks fail and never be resent."""
+    hall_server.stop()
+    core.callback_url = f"http://127.0.0.1:{free_port()}{CALLBACK_PATH}"
+
+
+def test_polling_brings_lost_decision(
+    app: Flask,
+    client: FlaskClient,
+    desk: tuple[CoreHttpApp, CoreServer],
+    hall_server: CoreServer,
+) -> None:
+    core, server = desk
+    number = delivered_application(app, server.url)
+    lose_callbacks(core, hall_server)
+    clock = [utcnow()]
+    policy = RetryPolicy(first_delay=1, max_delay=1, lease=30, poll_interval=60)
+    worker = DeliveryWorker(
+        sessions_of(app), http_router(server.url), policy, clock=lambda: clock[0]
+    )
+    # Undecided at the core: asked once, then not again before the interval.
+    assert worker.poll_decisions() == 0
+    checked = delivery_of(app, number).decision_checked_at
+    assert checked == clock[0]
+
+    assert staff_decide(server, number, "return", "请补充工资表")[0] == 200
+    assert len(core.unsent_decisions) == 1
+    clock[0] += dt.timedelta(seconds=59)
+    assert worker.poll_decisions() == 0
+    assert delivery_of(app, number).decision_checked_at == checked
+    assert stored(app, number).status == "submitted"
+
+    clock[0] += dt.timedelta(seconds=1)
+    assert worker.poll_decisions() == 1
+    application = stored(app, number)
+    assert application.status == "returned"
+    assert application.comment == "请补充工资表"
+    assert callback_audits(app, number) == 1
+    login_unit(client, app)
+    assert page_status(client, number) == "退回"
+
+    # A decided application is not asked about again.
+    clock[0] += dt.timedelta(hours=1)
+    assert worker.poll_decisions() == 0
+    assert delivery_of(app, number).decision_checked_at == clock[0] - dt.timedelta(
+        hours=1
+    )
+
+
+def test_polling_and_callback_apply_once(
+    app: Flask,
+    desk: tuple[CoreHttpApp, CoreServer],
+    hall_server: CoreServer,
+) -> None:
+    core, server = desk
+    number = delivered_application(app, server.url)
+    hall_server.stop()
+    assert staff_decide(server, number, "approve")[0] == 200
+    policy = RetryPolicy(poll_interval=60)
+    worker = DeliveryWorker(sessions_of(app), http_router(server.url), policy)
+    assert worker.poll_decisions() == 1
+    hall_server.start()
+    assert core.resend_decisions() == 0
+    assert core.callback_statuses == [200]
+    assert stored(app, number).status == "approved"
+    assert callback_audits(app, number) == 1
+
+
+def test_review_status_scoped_to_owner(
+    app: Flask, desk: tuple[CoreHttpApp, CoreServer]
+) -> None:
+    core, server = desk
+    number = delivered_application(app, server.url)
+    router = http_router(server.url)
+    own = router.call(
+        "review.status", Caller("unit", unit_account=UNIT_A), {"number": number}
+    )
+    assert own == {"status": "pending", "comment": None}
+    with pytest.raises(NotFound):
+        router.call(
+            "review.status", Caller("unit", unit_account=UNIT_B), {"number": number}
+        )
+    with pytest.raises(NotFound):
+        router.call(
+            "review.status",
+            Caller("unit", unit_account=UNIT_A),
+            {"number": number[:-6] + "999999"},
+        )
+
+
+def test_polling_off_without_status_operation(app: Flask) -> None:
+    number = store_application(
+        sessions_of(app), app, base_change(unit_accounts(app)[0], "8000")
+    )
+    worker = DeliveryWorker(sessions_of(app), app.extensions["hall"].router, FAST)
+    assert worker.run_once() == 1
+    assert delivery_of(app, number).status == "delivered"
+    # The embedded core reports decisions in process and offers no review.status.
+    assert worker.poll_decisions() == 0
+    assert delivery_of(app, number).decision_checked_at is None
+
+
+def test_polling_stops_when_core_down(app: Flask) -> None:
+    number = store_application(
+        sessions_of(app), app, base_change(unit_accounts(app)[0], "8000")
+    )
+    with sessions_of(app)() as session:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.idempotency_key == number)
+            .values(status="delivered")
+        )
+        session.commit()
+    router = http_router(f"http://127.0.0.1:{free_port()}")
+    worker = DeliveryWorker(sessions_of(app), router, FAST)
+    assert worker.poll_decisions() == 0
+    assert delivery_of(app, number).decision_checked_at is None

@@ -1,4 +1,4 @@
-"""add dead deliveries with their requeue and the nonces of core callbacks
+"""add dead deliveries, decision polling and the nonces of core callbacks
 
 Revision ID: 0007_delivery_outcomes
 Revises: 0004_person_hall
@@ -21,6 +21,9 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("requeued_by", sa.String(length=40), nullable=True)
         )
+        batch.add_column(
+            sa.Column("decision_checked_at", sa.DateTime(), nullable=True)
+        )
     op.create_table(
         "core_callback_nonce",
         sa.Column("nonce", sa.String(length=64), nullable=False),
@@ -41,5 +44,6 @@ def downgrade() -> None:
     )
     op.drop_table("core_callback_nonce")
     with op.batch_alter_table("delivery") as batch:
+        batch.drop_column("decision_checked_at")
         batch.drop_column("requeued_by")
         batch.drop_column("requeued_at")
