@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from connectors.base import (
@@ -376,8 +376,9 @@ class DeliveryWorker:
     def poll_decisions(self, limit: int = 50) -> int:
         """Request the decisions on delivered, undecided applications from the core.
 
-        Returns how many decisions were stored. `decision_checked_at` spaces the
-        requests about one application by `poll_interval`, except that workers
+        Returns how many decisions were stored. `decision_checked_at`, or the
+        delivery's `finished_at` before the first request, spaces the requests
+        about one application by `poll_interval`, except that workers
         polling at the same moment may both request it. The decision is stored once.
         """
         if self.policy.poll_interval <= 0 or not self._core_reports_decisions():
@@ -386,6 +387,8 @@ class DeliveryWorker:
 
         now = self.clock()
         due = now - dt.timedelta(seconds=self.policy.poll_interval)
+        # The first request waits one interval after the delivery, like the later ones.
+        last_checked = func.coalesce(Delivery.decision_checked_at, Delivery.finished_at)
         with self.session_factory() as session:
             rows = session.execute(
                 select(Delivery, Application)
@@ -393,12 +396,9 @@ class DeliveryWorker:
                 .where(
                     Delivery.status == DELIVERED,
                     Application.status == "submitted",
-                    or_(
-                        Delivery.decision_checked_at.is_(None),
-                        Delivery.decision_checked_at <= due,
-                    ),
+                    last_checked <= due,
                 )
-                .order_by(Delivery.decision_checked_at.asc().nulls_first(), Delivery.id)
+                .order_by(last_checked, Delivery.id)
                 .limit(limit)
             ).all()
             stored = 0

@@ -430,12 +430,18 @@ def test_polling_brings_lost_decision(
     core, server = desk
     number = delivered_application(app, server.url)
     lose_callbacks(core, hall_server)
-    clock = [utcnow()]
+    finished = delivery_of(app, number).finished_at
+    assert finished is not None
+    clock = [finished + dt.timedelta(seconds=59)]
     policy = RetryPolicy(first_delay=1, max_delay=1, lease=30, poll_interval=60)
     worker = DeliveryWorker(
         sessions_of(app), http_router(server.url), policy, clock=lambda: clock[0]
     )
-    # Undecided at the core: asked once, then not again before the interval.
+    # Not due within an interval of the delivery.
+    assert worker.poll_decisions() == 0
+    assert delivery_of(app, number).decision_checked_at is None
+    # Undecided at the core: requested once, then not again before the interval.
+    clock[0] += dt.timedelta(seconds=1)
     assert worker.poll_decisions() == 0
     checked = delivery_of(app, number).decision_checked_at
     assert checked == clock[0]
@@ -474,7 +480,10 @@ def test_polling_and_callback_apply_once(
     hall_server.stop()
     assert staff_decide(server, number, "approve")[0] == 200
     policy = RetryPolicy(poll_interval=60)
-    worker = DeliveryWorker(sessions_of(app), http_router(server.url), policy)
+    later = utcnow() + dt.timedelta(seconds=61)
+    worker = DeliveryWorker(
+        sessions_of(app), http_router(server.url), policy, clock=lambda: later
+    )
     assert worker.poll_decisions() == 1
     hall_server.start()
     assert core.resend_decisions() == 0
