@@ -6,11 +6,16 @@ import logging
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from sqlalchemy import func, select
 
 from engine.app import current_hall, db
 from engine.auth import login_required
-from engine.delivery import dead_deliveries, requeue_dead
+from engine.delivery import DEAD, dead_deliveries, requeue_dead
+from engine.storage.models import Delivery
 from engine.submission import valid_number
+
+# Rows the page lists. The requeue-all button also requeues the rows beyond them.
+PAGE_SIZE = 500
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +29,14 @@ def listing() -> Any:
         service_id: service.title
         for service_id, service in current_hall().services.items()
     }
+    total = db().scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DEAD)
+    )
     return render_template(
-        "staff_deliveries.html", deliveries=dead_deliveries(db()), titles=titles
+        "staff_deliveries.html",
+        deliveries=dead_deliveries(db(), PAGE_SIZE),
+        total=total,
+        titles=titles,
     )
 
 

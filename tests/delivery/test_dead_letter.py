@@ -279,6 +279,7 @@ def test_staff_page_requeues_one_and_all(app: Flask, client: FlaskClient) -> Non
     rows = parse(page).select("#dead-deliveries tbody tr")
     assert [row.find("td").get_text(strip=True) for row in rows] == numbers
     assert "cannot connect" in rows[0].get_text()
+    assert "全部重新投递（3 笔）" in page.get_data(as_text=True)
     token = csrf_token(page)
 
     one = client.post(
