@@ -49,6 +49,7 @@ def requeue() -> Any:
     else:
         number = request.form.get("number", "")
         if not valid_number(number):
+            log.warning("requeue request with an invalid application number")
             flash("申报编号无效，请从列表中选择要重新投递的申报")
             return redirect(url_for("dead_letters.listing"))
         keys = [number]
