@@ -18,8 +18,9 @@ The server also serves the operation `review.status` itself, with params
 "returned", "comment"}`, or not_found. The hall's delivery worker polls it for the
 decisions on delivered applications, in case a callback was lost.
 
-NOTE: the stored responses live in this process's memory, so a restarted server
-forgets them; the embedded core still ignores an application number it has queued.
+NOTE: the stored responses and the unsent decisions live in this process's memory, so
+a restarted server forgets them. The embedded core still ignores an application number
+it has queued, and the hall's polling picks up a decision whose callback was lost.
 """
 
 from __future__ import annotations
