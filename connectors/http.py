@@ -12,6 +12,15 @@ HMAC-SHA256 under a shared secret of the timestamp, method, path, idempotency ke
 body, one per line. The server rejects a bad signature and a timestamp older or newer
 than `MAX_CLOCK_SKEW` seconds. `Idempotency-Key` carries the application number, so a
 repeated delivery is recognised by the core.
+
+A status 4xx that means the request itself is invalid (400, 404 for an unknown
+operation, 413, ...) raises `InvalidRequest` or `UnknownOperation`, which no retry can
+fix. A failed signature (401, 403), 408, 409, 425, 429 and every 5xx raise
+`CoreUnavailable`, which may pass.
+
+The core reports a reviewer's decision back with `send_decision`: a signed
+`POST {callback_url}` whose `X-Hall-Nonce` header takes the place of the idempotency
+key in the signature, so the hall can reject a replay within the allowed clock skew.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import json
 import logging
 import time
 import urllib.parse
+import secrets
 from collections.abc import Mapping
 from dataclasses import asdict
 from decimal import Decimal
@@ -43,7 +53,15 @@ log = logging.getLogger(__name__)
 TIMESTAMP_HEADER = "X-Hall-Timestamp"
 SIGNATURE_HEADER = "X-Hall-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+NONCE_HEADER = "X-Hall-Nonce"
 MAX_CLOCK_SKEW = 300
+
+# Statuses after which the same request may succeed later.
+RETRYABLE_STATUSES = {401, 403, 408, 409, 425, 429}
+
+
+class InvalidRequest(CoreError):
+    """The core rejected the request itself as invalid, so a retry cannot succeed."""
 
 
 # Wire format ------------------------------------------------------------------------
@@ -118,14 +136,52 @@ def signature_problem(
     now: float | None = None,
 ) -> str | None:
     """Return why a request's signature is not acceptable, or None when it is."""
+    return _signature_problem(
+        secret, headers, method, path, body, IDEMPOTENCY_HEADER, now
+    )
+
+
+def callback_signature_problem(
+    secret: str,
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    now: float | None = None,
+) -> str | None:
+    """Return why a callback's signature is not acceptable, or None when it is.
+
+    The caller still has to check that the nonce was not used before.
+    """
+    if not _valid_nonce(headers.get(NONCE_HEADER, "")):
+        return "missing or invalid nonce"
+    return _signature_problem(secret, headers, method, path, body, NONCE_HEADER, now)
+
+
+def _valid_nonce(nonce: str) -> bool:
+    return 16 <= len(nonce) <= 64 and all(
+        character.isascii() and (character.isalnum() or character in "-_")
+        for character in nonce
+    )
+
+
+def _signature_problem(
+    secret: str,
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    body: bytes,
+    key_header: str,
+    now: float | None,
+) -> str | None:
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     sent = headers.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or not sent:
+    if not timestamp.isdigit() or len(timestamp) > 12 or not sent:
         return "missing or invalid signature headers"
     skew = abs((time.time() if now is None else now) - int(timestamp))
     if skew > MAX_CLOCK_SKEW:
         return f"timestamp is {skew:.0f} s away from the server clock"
-    key = headers.get(IDEMPOTENCY_HEADER, "")
+    key = headers.get(key_header, "")
     expected = signature(secret, timestamp, method, path, key, body)
     if not hmac.compare_digest(expected, sent):
         return "signature does not match"
@@ -254,6 +310,59 @@ class HttpCore:
                 path,
             )
             raise CoreUnavailable(f"{method} {path}: the core rejected the signature")
-        if status >= 500 or status == 200:
+        if status >= 500 or status == 200 or status in RETRYABLE_STATUSES:
             raise CoreUnavailable(f"{method} {path}: the core returned status {status}")
+        if 400 <= status < 500:
+            message = error.get("message", "") if isinstance(error, dict) else ""
+            raise InvalidRequest(
+                f"{method} {path}: the core rejected the request as invalid "
+                f"(status {status}) {message}".rstrip()
+            )
         raise CoreError(f"{method} {path}: unexpected status {status} from the core")
+
+
+# Decisions reported back to the hall --------------------------------------------------
+
+
+def send_decision(
+    callback_url: str,
+    secret: str,
+    decision: Mapping[str, Any],
+    timeout: float = 10.0,
+) -> int:
+    """POST a signed decision to the hall's callback URL and return the status.
+
+    Every call gets a new nonce and timestamp, so a retry after a lost response is a
+    new request. The hall applies a decision it already stored only once. Raises
+    CoreUnavailable when no response arrives.
+    """
+    parsed = urllib.parse.urlsplit(callback_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ValueError(f"callback URL {callback_url!r} is not an http(s) URL")
+    path = parsed.path or "/"
+    body = encode(dict(decision))
+    timestamp = str(int(time.time()))
+    nonce = secrets.token_urlsafe(24)
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: timestamp,
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: signature(secret, timestamp, "POST", path, nonce, body),
+    }
+    kind = (
+        http.client.HTTPSConnection
+        if parsed.scheme == "https"
+        else http.client.HTTPConnection
+    )
+    connection = kind(parsed.hostname, parsed.port, timeout=timeout)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except (OSError, http.client.HTTPException) as error:
+        raise CoreUnavailable(
+            f"POST {path} failed: {type(error).__name__}: {error}"
+        ) from error
+    finally:
+        connection.close()

@@ -228,6 +228,8 @@ def _build_hall(app: Flask) -> Hall:
 def _register_blueprints(app: Flask) -> None:
     from engine.auth import auth
     from engine.ca_login import ca_login
+    from engine.core_callbacks import callbacks
+    from engine.dead_letters import dead_letters
     from engine.import_pages import row_imports
     from engine.printing import printing
     from engine.public import public
@@ -241,6 +243,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(row_imports)
     app.register_blueprint(staff)
     app.register_blueprint(printing)
+    app.register_blueprint(dead_letters)
+    # The core signs its callbacks with the shared secret instead of a CSRF token.
+    csrf.exempt(callbacks)
+    app.register_blueprint(callbacks)
 
 
 def _register_page_globals(app: Flask) -> None:

@@ -208,27 +208,95 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
     type=click.FloatRange(min=0.01),
     help="Seconds to sleep when nothing is due.",
 )
+@click.option(
+    "--max-attempts",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Attempts after which a delivery gives up and becomes dead.",
+)
+@click.option(
+    "--max-age",
+    default=86400.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds after its creation or last requeue at which a failing delivery "
+    "gives up and becomes dead.",
+)
+@click.option(
+    "--poll-interval",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between two requests to the core for the decision on one "
+    "delivered, undecided application; 0 turns polling off. Only a core with the "
+    "operation review.status is polled.",
+)
+@click.option(
+    "--requeue-dead",
+    is_flag=True,
+    help="Make the dead deliveries due again, with their idempotency keys, and exit.",
+)
+@click.option(
+    "--application",
+    "numbers",
+    multiple=True,
+    metavar="NUMBER",
+    help="With --requeue-dead: requeue only this application number; repeatable.",
+)
 def deliver(
-    once: bool, first_delay: float, max_delay: float, lease: float, idle_wait: float
+    once: bool,
+    first_delay: float,
+    max_delay: float,
+    lease: float,
+    idle_wait: float,
+    max_attempts: int,
+    max_age: float,
+    poll_interval: float,
+    requeue_dead: bool,
+    numbers: tuple[str, ...],
 ) -> None:
     """Deliver confirmed applications to the core, retrying until the core responds.
 
     Several `hall deliver` processes may run at once, on one or several machines;
-    each delivery is claimed by one of them at a time. SIGTERM or Ctrl-C stops the
-    loop after the current delivery.
+    each delivery is claimed by one of them at a time. A delivery that still fails
+    after --max-attempts or --max-age, or that the core rejects as invalid, becomes
+    dead. --requeue-dead, or the reviewers' page /staff/deliveries, makes it due again.
+    SIGTERM or Ctrl-C stops the loop after the current delivery.
     """
     import signal
     import threading
 
+    from engine import delivery
     from engine.delivery import DeliveryWorker, RetryPolicy
 
+    if numbers and not requeue_dead:
+        raise click.UsageError("--application only works with --requeue-dead")
     _log_to_stderr()
     hall = _app().extensions["hall"]
-    policy = RetryPolicy(first_delay=first_delay, max_delay=max_delay, lease=lease)
+    if requeue_dead:
+        try:
+            keys = list(numbers) or None
+            requeued = delivery.requeue_dead(hall.session_factory, "cli", keys)
+        finally:
+            hall.session_factory.kw["bind"].dispose()
+        click.echo(f"{len(requeued)} dead deliveries requeued")
+        for number in requeued:
+            click.echo(number)
+        return
+    policy = RetryPolicy(
+        first_delay=first_delay,
+        max_delay=max_delay,
+        lease=lease,
+        max_attempts=max_attempts,
+        max_age=max_age,
+        poll_interval=poll_interval,
+    )
     worker = DeliveryWorker(hall.session_factory, hall.router, policy)
     try:
         if once:
             click.echo(f"{worker.run_once()} delivery attempts made")
+            click.echo(f"{worker.poll_decisions()} decisions received from the core")
             return
         stop = threading.Event()
         for number in (signal.SIGTERM, signal.SIGINT):

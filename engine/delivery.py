@@ -6,6 +6,16 @@ lease, so several workers on SQLite or PostgreSQL never hold the same row at onc
 It calls the core with the application number as the idempotency key and records
 each attempt. An unavailable or failing core is retried with exponential backoff up to a
 maximum delay; a rejection ends the delivery and returns the application.
+
+A delivery gives up and becomes dead when its retries exceed the maximum number of
+attempts or the maximum age, and at once when the core reports the request itself as
+invalid.
+The application stays submitted and visible, and a reviewer requeues the dead delivery
+with `requeue_dead`, which keeps the row and so the idempotency key.
+
+When the core offers the operation `review.status`, the worker also requests the
+decision on each delivered, undecided application every `poll_interval` seconds. This
+brings back a decision whose callback to the hall was lost.
 """
 
 from __future__ import annotations
@@ -21,10 +31,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from connectors.base import Caller, CoreUnavailable, Rejected
+from connectors.base import (
+    Caller,
+    CoreError,
+    CoreUnavailable,
+    Rejected,
+    UnknownOperation,
+)
+from connectors.http import InvalidRequest
 from connectors.router import ConnectorRouter
 from engine.storage.models import (
     Application,
@@ -39,21 +56,68 @@ log = logging.getLogger(__name__)
 PENDING = "pending"
 DELIVERED = "delivered"
 REJECTED = "rejected"
+DEAD = "dead"
+
+# The core operation that returns the review status of one application.
+DECISION_OPERATION = "review.status"
 
 # Outcomes of one attempt.
 UNAVAILABLE = "unavailable"
 FAILED = "failed"
+INVALID = "invalid"
+
+# Status labels of a submitted application whose delivery has not reached the core.
+WAITING_LABELS = {
+    PENDING: "已受理，正在转交中心",
+    DEAD: "转交中心失败，中心工作人员将处理",
+}
+
+
+def waiting_label(application_status: str, delivery_status: str | None) -> str | None:
+    """Return the status to show for a submitted application not yet delivered.
+
+    None means the application's own status label applies: it was delivered, decided,
+    or has no outbox row.
+    """
+    if application_status != "submitted" or delivery_status is None:
+        return None
+    return WAITING_LABELS.get(delivery_status)
+
+
+def delivery_status(session: Session, application: Application) -> str | None:
+    """Return the status of an application's delivery, or None if it has none."""
+    return session.scalar(
+        select(Delivery.status).where(Delivery.application_id == application.id)
+    )
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How long to wait between attempts and how long a claim lasts, in seconds."""
+    """How long to wait between attempts, when to give up and how long a claim lasts.
+
+    Times are in seconds. A delivery gives up after `max_attempts` attempts or once
+    `max_age` has passed since it was created or last requeued, whichever comes first.
+    With the defaults the age decides: about a day of attempts, at most `max_delay`
+    apart, is a few hundred attempts.
+    """
 
     first_delay: float = 2.0
     max_delay: float = 300.0
     # Longer than the connector's connect and read timeouts together, so that a live
     # worker always records its outcome before another worker may claim the row.
     lease: float = 120.0
+    max_attempts: int = 1000
+    max_age: float = 86400.0
+    # Seconds between two questions about one delivered application; 0 turns it off.
+    poll_interval: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.max_age <= 0:
+            raise ValueError("max_age must be more than 0 seconds")
+        if self.poll_interval < 0:
+            raise ValueError("poll_interval must be 0 (off) or more seconds")
 
     def delay(self, attempts: int) -> dt.timedelta:
         """Return the wait after `attempts` failed attempts: doubling, capped, jittered.
@@ -64,6 +128,15 @@ class RetryPolicy:
         exponent = min(max(attempts - 1, 0), 30)
         ceiling = min(self.max_delay, self.first_delay * 2**exponent)
         return dt.timedelta(seconds=ceiling * random.uniform(0.5, 1.0))
+
+    def deadline(self, delivery: Delivery) -> dt.datetime:
+        """Return the time after which a failed attempt makes `delivery` dead."""
+        start = delivery.requeued_at or delivery.created_at
+        return start + dt.timedelta(seconds=self.max_age)
+
+    def gives_up(self, delivery: Delivery, now: dt.datetime) -> bool:
+        """Tell whether a failed attempt of `delivery`, just counted, was its last."""
+        return delivery.attempts >= self.max_attempts or now >= self.deadline(delivery)
 
 
 def enqueue(session: Session, application: Application, operation: str) -> Delivery:
@@ -182,6 +255,10 @@ class DeliveryWorker:
             outcome = DELIVERED
         except Rejected as rejection:
             outcome, error = REJECTED, rejection.message
+        except (InvalidRequest, UnknownOperation) as invalid:
+            # The same request would fail the same way, so retrying cannot help.
+            outcome = INVALID
+            error = f"{type(invalid).__name__}: {invalid}"[:500]
         except Exception as failure:  # noqa: BLE001 - every other failure is retried
             unavailable = isinstance(failure, CoreUnavailable)
             outcome = UNAVAILABLE if unavailable else FAILED
@@ -200,6 +277,7 @@ class DeliveryWorker:
             attempt.outcome = outcome
             attempt.error = error
             values = self._outcome_values(delivery, outcome, error, now)
+            status = values.get("status", PENDING)
             kept = session.execute(
                 update(Delivery)
                 .where(
@@ -222,7 +300,7 @@ class DeliveryWorker:
                 return
             self._update_application(session, delivery, outcome, error, now)
             session.commit()
-        self._log(delivery, outcome, error)
+        self._log(delivery, outcome, status, error)
 
     def _outcome_values(
         self, delivery: Delivery, outcome: str, error: str | None, now: dt.datetime
@@ -231,10 +309,13 @@ class DeliveryWorker:
             return {"status": DELIVERED, "finished_at": now, "last_error": None}
         if outcome == REJECTED:
             return {"status": REJECTED, "finished_at": now, "last_error": error}
-        return {
-            "next_attempt_at": now + self.policy.delay(delivery.attempts),
-            "last_error": error,
-        }
+        if outcome == INVALID or self.policy.gives_up(delivery, now):
+            return {"status": DEAD, "finished_at": now, "last_error": error}
+        # The last attempt falls on the deadline rather than a full delay after it.
+        next_attempt = min(
+            now + self.policy.delay(delivery.attempts), self.policy.deadline(delivery)
+        )
+        return {"next_attempt_at": next_attempt, "last_error": error}
 
     def _update_application(
         self,
@@ -266,12 +347,22 @@ class DeliveryWorker:
         else:
             application.delivery_error = error
 
-    def _log(self, delivery: Delivery, outcome: str, error: str | None) -> None:
+    def _log(
+        self, delivery: Delivery, outcome: str, status: str, error: str | None
+    ) -> None:
         key = delivery.idempotency_key
         if outcome == DELIVERED:
             log.info("application %s delivered to the core", key)
         elif outcome == REJECTED:
             log.info("application %s rejected by the core", key)
+        elif status == DEAD:
+            log.error(
+                "delivery of %s gave up after %d attempts and is dead until a "
+                "reviewer requeues it: %s",
+                key,
+                delivery.attempts,
+                error,
+            )
         else:
             log.error(
                 "delivery of %s failed (attempt %d), retrying later: %s",
@@ -279,6 +370,70 @@ class DeliveryWorker:
                 delivery.attempts,
                 error,
             )
+
+    # Polling for decisions ------------------------------------------------------------
+
+    def poll_decisions(self, limit: int = 50) -> int:
+        """Request the decisions on delivered, undecided applications from the core.
+
+        Returns how many decisions were stored. `decision_checked_at`, or the
+        delivery's `finished_at` before the first request, spaces the requests
+        about one application by `poll_interval`, except that workers
+        polling at the same moment may both request it. The decision is stored once.
+        """
+        if self.policy.poll_interval <= 0 or not self._core_reports_decisions():
+            return 0
+        from engine.decisions import APPLIED, DECISIONS, apply_decision
+
+        now = self.clock()
+        due = now - dt.timedelta(seconds=self.policy.poll_interval)
+        # The first request waits one interval after the delivery, like the later ones.
+        last_checked = func.coalesce(Delivery.decision_checked_at, Delivery.finished_at)
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(Delivery, Application)
+                .join(Application, Application.id == Delivery.application_id)
+                .where(
+                    Delivery.status == DELIVERED,
+                    Application.status == "submitted",
+                    last_checked <= due,
+                )
+                .order_by(last_checked, Delivery.id)
+                .limit(limit)
+            ).all()
+            stored = 0
+            for delivery, application in rows:
+                key = delivery.idempotency_key
+                caller = _caller_of(application)
+                try:
+                    answer = self.router.call(
+                        DECISION_OPERATION, caller, {"number": key}
+                    )
+                except Rejected as rejection:
+                    log.warning("the core has no review of %s: %s", key, rejection)
+                    answer = None
+                except CoreError as error:
+                    # The next pass polls again, so one failure ends this pass.
+                    log.warning("asking the core for decisions failed: %s", error)
+                    break
+                delivery.decision_checked_at = now
+                session.commit()
+                status = answer.get("status") if isinstance(answer, dict) else None
+                if status not in DECISIONS:
+                    continue
+                comment = answer.get("comment") or None
+                outcome = apply_decision(
+                    session, key, caller, status, comment, via="polling"
+                )
+                stored += outcome == APPLIED
+        return stored
+
+    def _core_reports_decisions(self) -> bool:
+        try:
+            return self.router.knows(DECISION_OPERATION)
+        except CoreError as error:
+            log.warning("listing the core's operations failed: %s", error)
+            return False
 
     # Passes and loops ----------------------------------------------------------------
 
@@ -310,6 +465,7 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 done = self.run_once()
+                done += self.poll_decisions()
             except Exception:  # a lost database connection is retried
                 log.exception("delivery worker %s: pass failed", self.name)
                 done = 0
@@ -335,6 +491,69 @@ class BackgroundDelivery:
         """Stop after the current delivery and wait up to `timeout` seconds for it."""
         self.stop_event.set()
         self.thread.join(timeout)
+
+
+def requeue_dead(
+    session_factory: sessionmaker[Session],
+    actor: str,
+    keys: list[str] | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> list[str]:
+    """Make dead deliveries due again and return their application numbers.
+
+    `keys` selects application numbers; None requeues every dead delivery. A requeued
+    delivery keeps its row and idempotency key, so a core that did get an earlier
+    attempt recognises the application. Its attempts and its retry window start again.
+    """
+    now = clock()
+    with session_factory() as session:
+        query = select(Delivery).where(Delivery.status == DEAD)
+        if keys is not None:
+            query = query.where(Delivery.idempotency_key.in_(keys))
+        requeued = []
+        for delivery in session.scalars(query.order_by(Delivery.id)):
+            # Only a row still dead is changed, so two reviewers requeue it once.
+            changed = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.status == DEAD)
+                .values(
+                    status=PENDING,
+                    attempts=0,
+                    next_attempt_at=now,
+                    finished_at=None,
+                    requeued_at=now,
+                    requeued_by=actor[:40],
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount != 1:
+                continue
+            session.add(
+                AuditEntry(
+                    hall="staff",
+                    actor=actor[:40],
+                    action="requeue_delivery",
+                    application_number=delivery.idempotency_key,
+                    detail={},
+                )
+            )
+            requeued.append(delivery.idempotency_key)
+        session.commit()
+    for key in requeued:
+        log.info("dead delivery of %s requeued by %s", key, actor)
+    return requeued
+
+
+def dead_deliveries(session: Session, limit: int = 500) -> list[Delivery]:
+    """Return dead deliveries, the oldest first, with their applications loaded."""
+    query = (
+        select(Delivery)
+        .where(Delivery.status == DEAD)
+        .options(selectinload(Delivery.application))
+        .order_by(Delivery.finished_at, Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
 
 
 def delivery_payload(application: Application) -> dict[str, Any]:

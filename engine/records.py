@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Caller, UnknownOperation
-from engine.storage.models import Application
+from engine.delivery import waiting_label
+from engine.storage.models import Application, Delivery
 from renderers.html import LOCAL_ZONE
 
 STATUS_LABELS = {
@@ -40,7 +41,11 @@ class ApplicationRecords:
     def list_applications(
         self, caller: Caller, params: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
-        query = select(Application).where(Application.status != "draft")
+        query = (
+            select(Application, Delivery.status)
+            .outerjoin(Delivery, Delivery.application_id == Application.id)
+            .where(Application.status != "draft")
+        )
         # Only the caller's own applications: a unit's or a depositor's, never both.
         if caller.hall == "unit" and caller.unit_account:
             query = query.where(
@@ -64,16 +69,17 @@ class ApplicationRecords:
             query = query.where(Application.status == params["status"])
         query = query.order_by(Application.submitted_at.desc())
         with self.session_factory() as session:
-            rows = session.scalars(query.limit(1000)).all()
+            rows = session.execute(query.limit(1000)).all()
             return [
                 {
                     "number": row.number,
                     "service": self.titles.get(row.service_id, row.service_id),
                     "submitted_at": row.submitted_at,
-                    "status": STATUS_LABELS.get(row.status, row.status),
+                    "status": waiting_label(row.status, delivery_status)
+                    or STATUS_LABELS.get(row.status, row.status),
                     "comment": row.comment or "",
                 }
-                for row in rows
+                for row, delivery_status in rows
             ]
 
 

@@ -25,7 +25,7 @@ from engine import revisions, row_import, submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
-from engine.delivery import DeliveryWorker
+from engine.delivery import DeliveryWorker, delivery_status, waiting_label
 from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
@@ -635,7 +635,8 @@ def application(hall: str, number: str) -> Any:
         "application.html",
         application=found,
         service=service,
-        status_label=STATUS_LABELS.get(found.status, found.status),
+        status_label=waiting_label(found.status, delivery_status(db(), found))
+        or STATUS_LABELS.get(found.status, found.status),
         menu=current_hall().services_of(hall),
         revision=revisions.latest_revision(db(), found, _caller()),
     )

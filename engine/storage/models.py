@@ -63,6 +63,9 @@ class Delivery(HallBase):
     It is written in the transaction that confirms the application. A worker claims it
     by setting `lease_owner` and `lease_expires_at` in one conditional update; a lease
     that expires without an outcome (the worker died) lets another worker claim it.
+    A delivery that fails for too long, or that the core reports as invalid, becomes
+    dead until a reviewer requeues it. The requeue keeps the row and so the idempotency
+    key.
     """
 
     __tablename__ = "delivery"
@@ -74,8 +77,9 @@ class Delivery(HallBase):
     # The application number, sent to the core as the idempotency key.
     idempotency_key: Mapped[str] = mapped_column(String(20), unique=True)
     operation: Mapped[str] = mapped_column(String(60))
-    # pending, delivered, rejected
+    # pending, delivered, rejected, dead
     status: Mapped[str] = mapped_column(String(20), default="pending")
+    # Attempts since the delivery was created or last requeued.
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(80))
@@ -83,6 +87,13 @@ class Delivery(HallBase):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None]
+    # Time and reviewer of the last requeue. The retry window starts again there.
+    requeued_at: Mapped[dt.datetime | None]
+    requeued_by: Mapped[str | None] = mapped_column(String(40))
+    # The last time the worker asked the core for the decision on a delivered one.
+    decision_checked_at: Mapped[dt.datetime | None]
+
+    application: Mapped[Application] = relationship()
 
     __table_args__ = (Index("ix_delivery_due", "status", "next_attempt_at"),)
 
@@ -100,6 +111,19 @@ class DeliveryAttempt(HallBase):
     # delivered, rejected, unavailable, failed; empty while the attempt runs
     outcome: Mapped[str | None] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CoreCallbackNonce(HallBase):
+    """A nonce of a signed callback from the core, kept to reject a replay of it.
+
+    Rows older than the allowed clock skew can be deleted, since a callback with such
+    an old timestamp is rejected before its nonce is looked up.
+    """
+
+    __tablename__ = "core_callback_nonce"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Attachment(HallBase):
