@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +285,22 @@ def test_openapi_describes_query_paging() -> None:
     export = document["paths"]["/unit/unit-ledger/export.csv"]["get"]["responses"]
     assert list(export["200"]["content"]) == ["text/csv"]
     assert export["200"]["headers"]["Content-Disposition"]["required"] is True
+
+
+def test_openapi_of_new_yaml_service(
+    check_spec: Callable[..., Any], specs_root: Path
+) -> None:
+    # A copy of an application spec under a new id and title, with no code added.
+    text = (REPO / "specs" / "unit" / "unit-employee-change.yaml").read_text("utf-8")
+    text = text.replace("unit-employee-change", "unit-x")
+    text = re.sub(r"(?m)^title: .*$", "title: 新增测试业务", text)
+    spec, errors = check_spec(text)
+    assert errors == []
+    assert spec is not None
+    document = openapi(build_service(spec), RESOLVE)
+    validate(document)
+    operations = operations_of(document)
+    assert "POST /unit/unit-x" in operations
+    assert "POST /unit/unit-x/confirm" in operations
+    assert "POST /unit/unit-x/attachments/proof" in operations
+    assert document["info"]["title"] == "新增测试业务"
