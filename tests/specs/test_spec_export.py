@@ -1,8 +1,9 @@
 """Tests of the exported contracts: JSON Schema of a submission, OpenAPI endpoints.
 
 Schemathesis generates requests from each service's OpenAPI export, both valid ones
-and ones that break the schema. They go to the app as a logged-in user, and no
-response may be a server error.
+and ones that break the schema. They go to the app as a logged-in demo user of the
+service's hall, with a valid CSRF token. No response may be a server error, and each
+status code, media type and required header must be one the export documents.
 """
 
 from __future__ import annotations
