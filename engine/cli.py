@@ -281,7 +281,8 @@ def specs_samples(spec_id: str, count: int) -> None:
     type=click.Choice(["jsonschema", "openapi"]),
     default="jsonschema",
     show_default=True,
-    help="jsonschema describes the submission; openapi the service's endpoints.",
+    help="jsonschema describes the submitted form inputs, and openapi every "
+    "endpoint of the service as OpenAPI 3.1.",
 )
 def specs_export(spec_id: str, form: str) -> None:
     """Print the contract of service ID as JSON, for testers outside the project."""

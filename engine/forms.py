@@ -651,6 +651,8 @@ def form_inputs(service: Service, form: Mapping[str, Any]) -> dict[str, str]:
     }
     inputs = {}
     for key in form:
+        if not isinstance(key, str):
+            continue
         match = ROW_INPUT.match(key)
         in_row = match is not None and match["field"] in columns.get(match["table"], ())
         if key in names or in_row:
@@ -664,6 +666,9 @@ def _group_rows(
     tables = {table.name for table in service.rows}
     grouped: dict[str, dict[int, dict[str, Any]]] = {}
     for key in form:
+        # Werkzeug keys a multipart part whose name it cannot read as None.
+        if not isinstance(key, str):
+            continue
         match = ROW_INPUT.match(key)
         if not match or match["table"] not in tables:
             continue

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from engine import openapi_paths as routes
 from engine.fields import DEFAULT_MAX_LENGTH
 from engine.service import RANGE_TYPES, Field, Service
 
@@ -98,136 +99,44 @@ def submission_schema(
 
 
 def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, Any]:
-    """Return an OpenAPI 3.1 description of the endpoints of `service`."""
+    """Return an OpenAPI 3.1 description of every endpoint of `service`.
+
+    The paths follow from the spec alone: its kind, fields, row tables, lookups,
+    calculations, attachments and verification method.
+    """
     form = submission_schema(service, resolve)
     form.pop("$schema")
     base = f"/{service.hall}/{service.id}"
-    html = {"text/html": {"schema": {"type": "string"}}}
-    answers = {
-        "200": {"description": "The page.", "content": html},
-        "302": {"description": "Not logged in: a redirect to the login page."},
-        "400": {
-            "description": "The inputs have errors, listed on the page.",
-            "content": html,
-        },
-    }
     paths: dict[str, Any] = {}
-    if service.kind in ("query", "calc"):
-        parameters = _query_parameters(form)
-        run = {
-            "name": "run",
-            "in": "query",
-            "schema": {"type": "string", "enum": ["1"]},
-        }
-        paths[base] = {
-            "get": {
-                "operationId": f"{service.id}-page",
-                "summary": service.title,
-                "parameters": [run, *parameters],
-                "responses": answers,
-            }
-        }
-        if service.result and service.result.table_columns and service.result.export:
-            for extension in ("csv", "xlsx"):
-                paths[f"{base}/export.{extension}"] = {
-                    "get": {
-                        "operationId": f"{service.id}-export-{extension}",
-                        "summary": f"{service.title}: all rows as {extension}",
-                        "parameters": parameters,
-                        "responses": {
-                            "200": {"description": "The rows as a file."},
-                            "302": answers["302"],
-                            "400": {"description": "The inputs have errors."},
-                        },
-                    }
-                }
-    elif service.kind in ("apply", "account"):
-        # An application shows its inputs for review; an account service runs at once.
-        after = "show them" if service.kind == "apply" else "carry out the service"
-        paths[base] = {
-            "get": {
-                "operationId": f"{service.id}-page",
-                "summary": service.title,
-                "responses": answers,
-            },
-            "post": {
-                "operationId": f"{service.id}-submit",
-                "summary": f"{service.title}: check the inputs, then {after}",
-                "requestBody": _form_body(form),
-                "responses": answers,
-            },
-        }
-    if service.kind in ("apply", "calc", "query") and (
-        service.calculations or any(table.calculations for table in service.rows)
-    ):
-        paths[f"{base}/calc"] = {
-            "post": {
-                "operationId": f"{service.id}-calc",
-                "summary": "Recalculate the calculated fields (an htmx fragment).",
-                "requestBody": _form_body(form),
-                "responses": {
-                    "200": {"description": "The changed cells.", "content": html}
-                },
-            }
-        }
-    paths.update(_lookup_paths(service, base, form, html))
+    if service.kind == "print":
+        paths.update(routes.print_paths(service, form))
+        paths.update(routes.verification_paths())
+    elif service.public:
+        paths.update(routes.public_paths(service, form))
+    else:
+        if service.kind in ("query", "calc"):
+            paths.update(routes.query_paths(service, base, form))
+        elif service.kind == "apply":
+            paths.update(routes.apply_paths(service, base, form))
+            paths.update(routes.attachment_paths(service, base))
+            paths.update(routes.application_paths(service))
+        elif service.kind == "account":
+            paths.update(routes.account_paths(service, base, form))
+        paths.update(routes.calculation_paths(service, base, form))
+        paths.update(routes.lookup_paths(service, base, form))
+        paths.update(routes.row_paths(service, base, form))
+        paths.update(routes.sms_code_paths(service))
     return {
         "openapi": "3.1.0",
-        "info": {"title": service.title, "version": str(service.version)},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "session"}
-            }
+        "info": {
+            "title": service.title,
+            "version": str(service.version),
+            "description": service.description
+            or f"Endpoints of the {service.hall} hall service {service.id}.",
         },
+        "paths": paths,
+        "components": routes.components(),
         "security": [{"session": []}],
     }
 
 
-def _lookup_paths(
-    service: Service, base: str, form: dict[str, Any], html: dict[str, Any]
-) -> dict[str, Any]:
-    """Describe the endpoint of each lookup that a field's change runs."""
-    paths: dict[str, Any] = {}
-    tables = [(None, service.lookups)] + [
-        (table.name, table.lookups) for table in service.rows
-    ]
-    for table, lookups in tables:
-        for lookup in lookups:
-            if lookup.trigger is None:
-                continue
-            body = dict(form, properties=dict(form["properties"]))
-            body["required"] = []
-            if table is not None:
-                body["properties"]["_row"] = {
-                    "type": "string",
-                    "pattern": "^[0-9]{1,4}$",
-                }
-                body["required"] = ["_row"]
-            paths[f"{base}/lookup/{lookup.name}"] = {
-                "post": {
-                    "operationId": f"{service.id}-lookup-{lookup.name}",
-                    "summary": f"Run the lookup {lookup.name} (an htmx fragment).",
-                    "requestBody": _form_body(body),
-                    "responses": {
-                        "200": {"description": "The filled cells.", "content": html},
-                        "400": {"description": "The row does not exist."},
-                    },
-                }
-            }
-    return paths
-
-
-def _query_parameters(form: dict[str, Any]) -> list[dict[str, Any]]:
-    required = set(form.get("required", []))
-    return [
-        {"name": name, "in": "query", "required": name in required, "schema": schema}
-        for name, schema in form["properties"].items()
-    ]
-
-
-def _form_body(form: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "required": True,
-        "content": {"application/x-www-form-urlencoded": {"schema": form}},
-    }

@@ -1,15 +1,17 @@
 """Tests of the exported contracts: JSON Schema of a submission, OpenAPI endpoints.
 
 Schemathesis generates requests from each service's OpenAPI export, both valid ones
-and ones that break the schema. They go to the app as a logged-in user, and no
-response may be a server error.
+and ones that break the schema. They go to the app as a logged-in demo user of the
+service's hall, with a valid CSRF token. No response may be a server error, and each
+status code, media type and required header must be one the export documents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,13 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from support import login_person, login_unit
+from openapi_spec_validator import validate
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    status_code_conformance,
+)
+from support import csrf_token, login_person, login_unit
 
 from engine import create_app
 from engine.cli import main
@@ -47,58 +55,104 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
             "SECRET_KEY": "test-secret",
             "TESTING": True,
-            # Generated requests carry no CSRF token; the engine behind it is tested.
-            "WTF_CSRF_ENABLED": False,
         }
     )
     yield app
     app.extensions["hall"].session_factory.kw["bind"].dispose()
 
 
-def session_cookie(app: Flask, hall: str) -> str:
+def logged_in(app: Flask, hall: str) -> tuple[str, str]:
+    """Log into `hall` as a demo user, and return the session cookie and CSRF token."""
     client = app.test_client()
     if hall == "unit":
         login_unit(client, app)
     else:
         login_person(client, DEMO_ID_NUMBER)
+    token = csrf_token(client.get(f"/{hall}/"))
+    # The session stores the token's secret once a page has shown the token.
     cookie = client.get_cookie("session")
     assert cookie is not None
-    return cookie.value
+    return cookie.value, token
 
 
-# NOTE: the export does not describe print services' download endpoints yet.
-FORM_SPECS = sorted(
-    spec_id for spec_id, spec in SPECS.items() if spec["kind"] != "print"
-)
+# Generated requests per operation and generation mode. A print operation renders a
+# PDF for each valid request, which takes far longer than a page.
+EXAMPLES = 4
+PRINT_EXAMPLES = 2
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+]
 
 
-@pytest.mark.parametrize("spec_id", FORM_SPECS)
+def send_cases(operation: Any, mode: GenerationMode, examples: int, sent: Any) -> None:
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def send(case: Any) -> None:
+        sent(case)
+
+    send()
+
+
+def first_exporters() -> dict[tuple[str, str], str]:
+    """Map each endpoint shared by several services to the first spec describing it.
+
+    The application pages, attachment downloads, SMS code and /verify appear in
+    the export of every service that uses them, and are sent requests only once.
+    """
+    owners: dict[tuple[str, str], str] = {}
+    for spec_id in sorted(SPECS):
+        document = openapi(build_service(SPECS[spec_id]), RESOLVE)
+        for path, item in document["paths"].items():
+            if spec_id not in path:
+                for method in item:
+                    owners.setdefault((method, path), spec_id)
+    return owners
+
+
+SHARED = first_exporters()
+
+
+@pytest.mark.parametrize("spec_id", sorted(SPECS))
 def test_openapi_finds_no_server_error(app: Flask, spec_id: str) -> None:
     service = app.extensions["hall"].services[spec_id]
-    schema = schemathesis.openapi.from_dict(openapi(service, RESOLVE))
+    document = openapi(service, RESOLVE)
+    validate(document)
+    schema = schemathesis.openapi.from_dict(document)
     schema.app = app
-    cookies = {"session": session_cookie(app, service.hall)}
+    cookie, token = logged_in(app, service.hall)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert operations
+    assert len(operations) == sum(len(item) for item in document["paths"].values())
+
+    def sent(case: Any) -> None:
+        if isinstance(case.body, dict):
+            case.body["csrf_token"] = token
+        response = case.call_and_validate(
+            cookies={"session": cookie},
+            headers={"X-CSRFToken": token},
+            checks=CHECKS,
+        )
+        assert response.status_code < 500
+
     for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = operation.as_strategy(generation_mode=mode)
-
-            @settings(
-                max_examples=15,
-                deadline=None,
-                database=None,
-                derandomize=True,
-                suppress_health_check=list(HealthCheck),
-            )
-            @given(case=strategy)
-            def send(case: Any) -> None:
-                response = case.call_and_validate(
-                    cookies=cookies, checks=[not_a_server_error]
-                )
-                assert response.status_code < 500
-
-            send()
+        method = operation.method.lower()
+        if SHARED.get((method, operation.path), spec_id) != spec_id:
+            continue
+        described = document["paths"][operation.path][method]
+        printing = method == "post" and "/print/" in operation.path
+        examples = PRINT_EXAMPLES if printing else EXAMPLES
+        send_cases(operation, GenerationMode.POSITIVE, examples, sent)
+        # Without parameters or a body there is no input to make invalid.
+        if "parameters" in described or "requestBody" in described:
+            send_cases(operation, GenerationMode.NEGATIVE, examples, sent)
 
 
 @pytest.mark.parametrize("spec_id", sorted(SPECS))
@@ -137,3 +191,117 @@ def test_export_command_formats() -> None:
         "/unit/unit-ledger/export.csv",
         "/unit/unit-ledger/export.xlsx",
     ]
+    assert sorted(paths["/unit/unit-ledger"]) == ["get", "post"]
+
+
+def operations_of(document: dict[str, Any]) -> set[str]:
+    return {
+        f"{method.upper()} {path}"
+        for path, item in document["paths"].items()
+        for method in item
+    }
+
+
+@pytest.mark.parametrize("spec_id", sorted(SPECS))
+def test_openapi_is_valid(spec_id: str) -> None:
+    document = openapi(build_service(SPECS[spec_id]), RESOLVE)
+    validate(document)
+    assert document["openapi"] == "3.1.0"
+    assert operations_of(document)
+
+
+def test_openapi_describes_application() -> None:
+    document = openapi(build_service(SPECS["unit-base-change"]), RESOLVE)
+    base = "/unit/unit-base-change"
+    assert operations_of(document) == {
+        f"GET {base}",
+        f"POST {base}",
+        f"POST {base}/confirm",
+        f"POST {base}/calc",
+        f"POST {base}/lookup/unit_ratios",
+        f"POST {base}/rows/employees/add",
+        f"POST {base}/rows/employees/remove",
+        f"POST {base}/attachments/wage_list",
+        "GET /unit/drafts/{token}/attachments/{attachment_id}",
+        "GET /unit/applications/{number}",
+        "GET /unit/applications/{number}/attachments/{attachment_id}",
+        "POST /unit/applications/{number}/revise",
+        "POST /sms/send",
+    }
+
+    submit = document["paths"][base]["post"]["requestBody"]["content"]
+    form = submit["multipart/form-data"]["schema"]
+    assert form["required"][0] == "csrf_token"
+    assert form["properties"]["wage_list"]["format"] == "binary"
+    assert form["properties"]["_sms_code"]["pattern"] == "^[0-9]{6}$"
+    assert form["properties"]["_agree"]["enum"] == ["on"]
+    action = re.compile(form["properties"]["_action"]["pattern"])
+    assert action.match("add_row:employees")
+    assert action.match("page:employees:2")
+    assert action.match("remove_attachment:17")
+    assert not action.match("add_row:other")
+
+    download = "/unit/drafts/{token}/attachments/{attachment_id}"
+    media = document["paths"][download]["get"]["responses"]["200"]["content"]
+    assert "application/pdf" in media
+    assert "image/png" in media
+
+    purpose = document["paths"]["/sms/send"]["post"]["requestBody"]["content"]
+    schema = purpose["application/x-www-form-urlencoded"]["schema"]
+    assert schema["properties"]["purpose"]["enum"] == ["unit-base-change"]
+
+
+def test_openapi_describes_print_download() -> None:
+    document = openapi(build_service(SPECS["unit-deposit-certificate"]), RESOLVE)
+    page = "/unit/print/unit-deposit-certificate"
+    assert operations_of(document) == {
+        f"GET {page}",
+        f"POST {page}",
+        "GET /verify",
+        "GET /verify/{code}",
+    }
+    issued = document["paths"][page]["post"]["responses"]["200"]
+    assert list(issued["content"]) == ["application/pdf"]
+    disposition = issued["headers"]["Content-Disposition"]
+    assert disposition["required"] is True
+    verify = document["paths"]["/verify/{code}"]["get"]
+    assert verify["security"] == []
+    assert sorted(verify["responses"]) == ["200", "404", "429"]
+
+
+def test_openapi_describes_public_service() -> None:
+    document = openapi(build_service(SPECS["person-forgot-password"]), RESOLVE)
+    page = "/person/public/person-forgot-password"
+    assert operations_of(document) == {f"GET {page}", f"POST {page}"}
+    submit = document["paths"][page]["post"]
+    assert submit["security"] == []
+    assert "429" in submit["responses"]
+
+
+def test_openapi_describes_query_paging() -> None:
+    document = openapi(build_service(SPECS["unit-ledger"]), RESOLVE)
+    parameters = document["paths"]["/unit/unit-ledger"]["get"]["parameters"]
+    names = [parameter["name"] for parameter in parameters]
+    assert names[:4] == ["run", "page", "sort", "dir"]
+    export = document["paths"]["/unit/unit-ledger/export.csv"]["get"]["responses"]
+    assert list(export["200"]["content"]) == ["text/csv"]
+    assert export["200"]["headers"]["Content-Disposition"]["required"] is True
+
+
+def test_openapi_of_new_yaml_service(
+    check_spec: Callable[..., Any], specs_root: Path
+) -> None:
+    # A copy of an application spec under a new id and title, with no code added.
+    text = (REPO / "specs" / "unit" / "unit-employee-change.yaml").read_text("utf-8")
+    text = text.replace("unit-employee-change", "unit-x")
+    text = re.sub(r"(?m)^title: .*$", "title: 新增测试业务", text)
+    spec, errors = check_spec(text)
+    assert errors == []
+    assert spec is not None
+    document = openapi(build_service(spec), RESOLVE)
+    validate(document)
+    operations = operations_of(document)
+    assert "POST /unit/unit-x" in operations
+    assert "POST /unit/unit-x/confirm" in operations
+    assert "POST /unit/unit-x/attachments/proof" in operations
+    assert document["info"]["title"] == "新增测试业务"
