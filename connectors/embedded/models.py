@@ -67,7 +67,11 @@ class Account(CoreBase):
     """A personal HPF account of one person at one unit."""
 
     __tablename__ = "core_account"
-    __table_args__ = (Index("ix_core_account_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_core_account_unit_status", "unit_id", "status"),
+        # The unit's employee list pages in personal account order along this index.
+        Index("ix_core_account_unit_person_account", "unit_id", "person_account"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_account: Mapped[str] = mapped_column(String(12), unique=True)
@@ -90,9 +94,23 @@ class LedgerEntry(CoreBase):
     """
 
     __tablename__ = "core_ledger_entry"
+    # Ledger queries read a date range in (entry_date, sequence, id) order; these
+    # indexes return it in that order, so no sort follows the range scan.
     __table_args__ = (
-        Index("ix_core_ledger_account_date", "account_id", "entry_date"),
-        Index("ix_core_ledger_unit_date", "unit_id", "entry_date"),
+        Index(
+            "ix_core_ledger_account_date_sequence",
+            "account_id",
+            "entry_date",
+            "sequence",
+            "id",
+        ),
+        Index(
+            "ix_core_ledger_unit_date_sequence",
+            "unit_id",
+            "entry_date",
+            "sequence",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
