@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, case, func, literal, select
 
-from connectors.base import Caller, NotFound, Rejected
+from connectors.base import PAGE_PARAM, PAGED_ROWS, Caller, NotFound, Rejected
 from connectors.embedded import inputs, ledger
 from connectors.embedded.codes import ACCOUNT_STATUS, ACTIVE, FROZEN, SEX
 from connectors.embedded.context import CoreContext
@@ -20,6 +20,8 @@ from connectors.embedded.units import deposit_for
 # cannot learn who deposits elsewhere.
 NOT_AN_EMPLOYEE = "该证件号码不是本单位职工，请核对"
 ZERO = Decimal("0.00")
+# The maximum rows of one page, whatever page size a request sets.
+MAX_PAGE_SIZE = 200
 
 
 def account_statuses(
@@ -31,8 +33,12 @@ def account_statuses(
 
 def employee_list(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
-) -> list:
-    """List every account of the caller's unit, whatever its status, with filters."""
+) -> list | dict:
+    """List every account of the caller's unit, whatever its status, with filters.
+
+    With PAGE_PARAM the database sorts, counts and cuts the list, and the result
+    is a PAGED_ROWS dict that contains only the requested page.
+    """
     unit = caller_unit(context, caller)
     query = _filtered(
         select(Account, Person)
@@ -40,8 +46,78 @@ def employee_list(
         .where(Account.unit_id == unit.id),
         params,
     )
-    rows = context.session.execute(query.order_by(Account.person_account))
-    return [_employee_row(context, unit, account, person) for account, person in rows]
+    page_spec = params.get(PAGE_PARAM)
+    if not isinstance(page_spec, Mapping):
+        rows = context.session.execute(query.order_by(Account.person_account))
+        return [
+            _employee_row(context, unit, account, person) for account, person in rows
+        ]
+    size = _bounded_int(page_spec.get("size"), 1, MAX_PAGE_SIZE, 20)
+    total = context.session.scalar(
+        select(func.count()).select_from(query.with_only_columns(Account.id).subquery())
+    )
+    pages = max(1, -(-total // size))
+    page = _bounded_int(page_spec.get("number"), 1, pages, 1)
+    ordered = query.order_by(
+        *_sort_order(page_spec.get("sort"), page_spec.get("descending") is True)
+    )
+    rows = context.session.execute(ordered.limit(size).offset((page - 1) * size))
+    return {
+        PAGED_ROWS: [
+            _employee_row(context, unit, account, person) for account, person in rows
+        ],
+        "total": total,
+        "page": page,
+    }
+
+
+def _bounded_int(value: Any, low: int, high: int, default: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return default
+    return min(max(value, low), high)
+
+
+def _sort_order(column: Any, descending: bool) -> list[Any]:
+    """Return ORDER BY terms that sort as the hall sorts the full list.
+
+    Rows without a value come last in both directions, labels sort by their text
+    rather than their code, and ties keep the personal account order.
+    """
+    key = _SORT_KEYS.get(column) if isinstance(column, str) else None
+    if key is None:
+        return [Account.person_account.desc() if descending else Account.person_account]
+    terms: list[Any] = []
+    if column in _NULLABLE_SORTS:
+        terms.append(key.is_(None))
+    terms.append(key.desc() if descending else key.asc())
+    terms.append(Account.person_account)
+    return terms
+
+
+def _label_rank(column: Any, labels: Mapping[str, str]) -> Any:
+    """Rank codes by the text of their labels, so SQL order matches the page's."""
+    ranks = {code: rank for rank, code in enumerate(sorted(labels, key=labels.get))}
+    return case(ranks, value=column, else_=len(ranks))
+
+
+# A sealed or closed account deposits nothing, and deposits grow with the base.
+_DEPOSIT_ORDER = case(
+    (Account.status.in_((ACTIVE, FROZEN)), Account.base), else_=literal(0)
+)
+_SORT_KEYS: dict[str, Any] = {
+    "person_account": Account.person_account,
+    "name": Person.name,
+    "id_number": Person.id_number,
+    "sex": _label_rank(Person.sex, SEX),
+    "base": Account.base,
+    "unit_deposit": _DEPOSIT_ORDER,
+    "person_deposit": _DEPOSIT_ORDER,
+    "balance": Account.balance,
+    "status_label": _label_rank(Account.status, ACCOUNT_STATUS),
+    "last_paid_month": Account.last_paid_month,
+    "opened_on": Account.opened_on,
+}
+_NULLABLE_SORTS = {"last_paid_month"}
 
 
 def _filtered(query: Select[Any], params: Mapping[str, Any]) -> Select[Any]:
