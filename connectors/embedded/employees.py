@@ -84,7 +84,7 @@ def _sort_order(column: Any, descending: bool) -> list[Any]:
     rather than their code, and ties keep the personal account order.
     """
     key = _SORT_KEYS.get(column) if isinstance(column, str) else None
-    if key is None:
+    if key is None or column == "person_account":
         return [Account.person_account.desc() if descending else Account.person_account]
     terms: list[Any] = []
     if column in _NULLABLE_SORTS:
@@ -173,11 +173,16 @@ def employee_of_unit(
         select(Account, Person)
         .join(Person, Account.person_id == Person.id)
         .where(Person.id_number == id_number, Account.unit_id == unit.id)
-        .order_by(Account.status, Account.person_account)
     ).all()
     if not rows:
         raise NotFound(NOT_AN_EMPLOYEE, field=field)
-    return rows[0][0], rows[0][1]
+    # A person has few accounts at one unit, so they are sorted here. An ORDER BY
+    # made SQLite prefer the (unit_id, status) index and read every account of
+    # the unit.
+    account, person = min(
+        rows, key=lambda row: (row[0].status, row[0].person_account)
+    )
+    return account, person
 
 
 def employee_ledger(

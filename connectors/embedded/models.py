@@ -71,11 +71,13 @@ class Account(CoreBase):
         Index("ix_core_account_unit_status", "unit_id", "status"),
         # The unit's employee list pages in personal account order along this index.
         Index("ix_core_account_unit_person_account", "unit_id", "person_account"),
+        # Serves the lookup of one person's accounts at one unit on both columns.
+        Index("ix_core_account_person_unit", "person_id", "unit_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_account: Mapped[str] = mapped_column(String(12), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("core_person.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("core_person.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("core_unit.id"))
     status: Mapped[str] = mapped_column(String(2))
     base: Mapped[Decimal] = mapped_column(Money)

@@ -20,6 +20,12 @@ def upgrade() -> None:
         "core_account",
         ["unit_id", "person_account"],
     )
+    # Serves a lookup by person and unit on both columns. The single-column
+    # person_id index it replaces is its prefix.
+    op.create_index(
+        "ix_core_account_person_unit", "core_account", ["person_id", "unit_id"]
+    )
+    op.drop_index("ix_core_account_person_id", table_name="core_account")
     # The new ledger indexes extend the old ones, which then serve no query.
     op.create_index(
         "ix_core_ledger_account_date_sequence",
@@ -48,4 +54,6 @@ def downgrade() -> None:
     op.drop_index(
         "ix_core_ledger_account_date_sequence", table_name="core_ledger_entry"
     )
+    op.create_index("ix_core_account_person_id", "core_account", ["person_id"])
+    op.drop_index("ix_core_account_person_unit", table_name="core_account")
     op.drop_index("ix_core_account_unit_person_account", table_name="core_account")
