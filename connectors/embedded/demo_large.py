@@ -208,6 +208,7 @@ class _LargeUnit:
             self.session.execute(insert(LedgerEntry), unit_rows)
         self.session.flush()
         _advance_sequences(self.session, [Unit, Person, Account])
+        _analyze(self.session)
         return LargeSeedResult(
             LARGE_UNIT_ACCOUNT, self.employees, self.ledger_written, handler_mobile
         )
@@ -459,6 +460,20 @@ def _next_id(session: Session, column: Any) -> int:
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _analyze(session: Session) -> None:
+    """Refresh PostgreSQL's planner statistics of the tables the load filled.
+
+    SQLite keeps no statistics unless ANALYZE runs, and its plans without them
+    use the indexes of the paged queries. With statistics it chose to walk the
+    whole unique person_account index for the employee page of a unit that holds
+    most accounts, so SQLite is left without.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in ("core_account", "core_person", "core_ledger_entry"):
+        session.execute(text(f"ANALYZE {table}"))
 
 
 def _advance_sequences(session: Session, models: list[type]) -> None:
