@@ -40,31 +40,56 @@ def employee_list(
     is a PAGED_ROWS dict that contains only the requested page.
     """
     unit = caller_unit(context, caller)
+    page_spec = params.get(PAGE_PARAM)
+    if isinstance(page_spec, Mapping):
+        return _employee_page(context, unit, params, page_spec)
     query = _filtered(
         select(Account, Person)
         .join(Person, Account.person_id == Person.id)
         .where(Account.unit_id == unit.id),
         params,
     )
-    page_spec = params.get(PAGE_PARAM)
-    if not isinstance(page_spec, Mapping):
-        rows = context.session.execute(query.order_by(Account.person_account))
-        return [
-            _employee_row(context, unit, account, person) for account, person in rows
-        ]
+    rows = context.session.execute(query.order_by(Account.person_account))
+    return [_employee_row(context, unit, account, person) for account, person in rows]
+
+
+def _employee_page(
+    context: CoreContext,
+    unit: Unit,
+    params: Mapping[str, Any],
+    page_spec: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Count, sort and cut the list in SQL, then load the rows of one page.
+
+    The page's account ids are found first, joining the person table only when a
+    filter or the sort reads it, so the database neither joins nor carries whole
+    rows for every account of a large unit.
+    """
+    sort = page_spec.get("sort")
+    person_filters = [name for name in _PERSON_FILTERS if str(params.get(name) or "")]
+    ids = select(Account.id).where(Account.unit_id == unit.id)
+    if person_filters or sort in _PERSON_SORTS:
+        ids = ids.join(Person, Account.person_id == Person.id)
+    ids = _filtered(ids, params)
+
     size = _bounded_int(page_spec.get("size"), 1, MAX_PAGE_SIZE, 20)
-    total = context.session.scalar(
-        select(func.count()).select_from(query.with_only_columns(Account.id).subquery())
-    )
+    total = context.session.scalar(select(func.count()).select_from(ids.subquery()))
     pages = max(1, -(-total // size))
     page = _bounded_int(page_spec.get("number"), 1, pages, 1)
-    ordered = query.order_by(
-        *_sort_order(page_spec.get("sort"), page_spec.get("descending") is True)
+    ordered = ids.order_by(*_sort_order(sort, page_spec.get("descending") is True))
+    page_ids = list(
+        context.session.scalars(ordered.limit(size).offset((page - 1) * size))
     )
-    rows = context.session.execute(ordered.limit(size).offset((page - 1) * size))
+
+    rows = context.session.execute(
+        select(Account, Person)
+        .join(Person, Account.person_id == Person.id)
+        .where(Account.id.in_(page_ids))
+    )
+    by_id = {account.id: (account, person) for account, person in rows}
     return {
         PAGED_ROWS: [
-            _employee_row(context, unit, account, person) for account, person in rows
+            _employee_row(context, unit, *by_id[account_id]) for account_id in page_ids
         ],
         "total": total,
         "page": page,
@@ -118,6 +143,9 @@ _SORT_KEYS: dict[str, Any] = {
     "opened_on": Account.opened_on,
 }
 _NULLABLE_SORTS = {"last_paid_month"}
+# Sort columns and filters of the person table; the others read core_account.
+_PERSON_SORTS = {"name", "id_number", "sex"}
+_PERSON_FILTERS = ("name", "id_number")
 
 
 def _filtered(query: Select[Any], params: Mapping[str, Any]) -> Select[Any]:
