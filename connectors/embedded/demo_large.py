@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 from stdnum import luhn
 from stdnum.cn import ric
@@ -197,9 +197,7 @@ class _LargeUnit:
                     changes.append(self._seal_change(account))
             self.session.execute(insert(Person), persons)
             self.session.execute(insert(Account), accounts)
-            for batch in _batches(ledger_rows, BATCH_ROWS):
-                self.session.execute(insert(LedgerEntry), batch)
-                self.ledger_written += len(batch)
+            self._insert_ledger(ledger_rows)
             self.session.execute(insert(InterestSettlement), settlements)
             if changes:
                 self.session.execute(insert(DepositChange), changes)
@@ -212,6 +210,16 @@ class _LargeUnit:
         return LargeSeedResult(
             LARGE_UNIT_ACCOUNT, self.employees, self.ledger_written, handler_mobile
         )
+
+    def _insert_ledger(self, rows: list[dict[str, Any]]) -> None:
+        """Insert ledger rows with COPY on PostgreSQL, else in executemany batches."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            _copy_rows(self.session, LedgerEntry.__table__, rows)
+            self.ledger_written += len(rows)
+            return
+        for batch in _batches(rows, BATCH_ROWS):
+            self.session.execute(insert(LedgerEntry), batch)
+            self.ledger_written += len(batch)
 
     # Unit and people
 
@@ -460,6 +468,30 @@ def _next_id(session: Session, column: Any) -> int:
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
+
+
+def _copy_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Stream rows into a PostgreSQL table with COPY, in the session's transaction.
+
+    Each value passes through its column type's bind processing first, so an
+    amount is stored in fen exactly as an INSERT would store it.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    names = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in names]
+    driver_connection = session.connection().connection.driver_connection
+    column_list = ", ".join(names)
+    with driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({column_list}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        process(row[name]) if process else row[name]
+                        for name, process in zip(names, processors)
+                    ]
+                )
 
 
 def _analyze(session: Session) -> None:
