@@ -240,8 +240,7 @@ def _raw_statements(paramstyle: str) -> list[str]:
         "SELECT a.id, a.person_account, a.status, a.base, a.balance, "
         "a.last_paid_month, p.name FROM core_account a "
         f"JOIN core_person p ON a.person_id = p.id "
-        f"WHERE p.id_number = {marker} AND a.unit_id = {marker} "
-        "ORDER BY a.status, a.person_account",
+        f"WHERE p.id_number = {marker} AND a.unit_id = {marker}",
         "SELECT entry_date, entry_type, summary, debit, credit, balance "
         f"FROM core_ledger_entry WHERE account_id = {marker} "
         f"AND entry_date >= {marker} AND entry_date < {marker} "
