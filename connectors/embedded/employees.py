@@ -131,6 +131,9 @@ _DEPOSIT_ORDER = case(
 )
 _SORT_KEYS: dict[str, Any] = {
     "person_account": Account.person_account,
+    # NOTE: text sorts in the database's collation. Under C or C.UTF-8 (SQLite's
+    # default, and the test server's) that is Python's code-point order; other
+    # PostgreSQL collations may order names differently from the full list.
     "name": Person.name,
     "id_number": Person.id_number,
     "sex": _label_rank(Person.sex, SEX),
