@@ -499,7 +499,7 @@ def _analyze(session: Session) -> None:
 
     SQLite keeps no statistics unless ANALYZE runs, and its plans without them
     use the indexes of the paged queries. With statistics it chose to walk the
-    whole unique person_account index for the employee page of a unit that holds
+    whole unique person_account index for the employee page of a unit that contains
     most accounts, so SQLite is left without.
     """
     if session.get_bind().dialect.name != "postgresql":
