@@ -73,6 +73,8 @@ class Account(CoreBase):
         Index("ix_core_account_unit_person_account", "unit_id", "person_account"),
         # Serves the lookup of one person's accounts at one unit on both columns.
         Index("ix_core_account_person_unit", "person_id", "unit_id"),
+        # Lets the employee list sorted by balance read one page, not the unit.
+        Index("ix_core_account_unit_balance", "unit_id", "balance"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

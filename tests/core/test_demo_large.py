@@ -453,3 +453,15 @@ def test_ledger_range_plan(large_app: Flask, session: Session) -> None:
     assert "TEMP B-TREE" not in range_plan, range_plan
     assert "Sort" not in range_plan, range_plan
     assert "ix_core_account_person_unit" in person_plan, person_plan
+
+
+def test_balance_sorted_page_plan(large_app: Flask) -> None:
+    engine = large_app.extensions["hall"].session_factory.kw["bind"]
+    router = large_app.extensions["hall"].router
+    caller = Caller("unit", unit_account=LARGE_UNIT_ACCOUNT)
+    page = {"number": 2, "size": 20, "sort": "balance", "descending": True}
+    with StatementLog(engine) as log:
+        router.call("unit.employee_list", caller, {PAGE_PARAM: page})
+    statement, parameters = log.find("core_account", "LIMIT")
+    plan = plan_of(engine, statement, parameters)
+    assert "ix_core_account_unit_balance" in plan, plan

@@ -26,6 +26,9 @@ def upgrade() -> None:
         "ix_core_account_person_unit", "core_account", ["person_id", "unit_id"]
     )
     op.drop_index("ix_core_account_person_id", table_name="core_account")
+    op.create_index(
+        "ix_core_account_unit_balance", "core_account", ["unit_id", "balance"]
+    )
     # The new ledger indexes extend the old ones, which then serve no query.
     op.create_index(
         "ix_core_ledger_account_date_sequence",
@@ -42,6 +45,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_core_account_unit_balance", table_name="core_account")
     op.create_index(
         "ix_core_ledger_unit_date", "core_ledger_entry", ["unit_id", "entry_date"]
     )
