@@ -6,6 +6,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+# A query's parameter naming the page of its table the hall shows:
+# {"number": 1-based page, "size": rows a page, "sort": column or None,
+# "descending": bool}. An operation may ignore it and return every row.
+PAGE_PARAM = "_page"
+# An operation that pages itself returns {PAGED_ROWS: the page's rows, "total":
+# rows of all pages, "page": the page served after clamping to the last one}.
+PAGED_ROWS = "page_rows"
+
 
 @dataclass(frozen=True)
 class Caller:

@@ -50,16 +50,104 @@ def demo_group() -> None:
 
 
 @demo_group.command("seed")
-def demo_seed() -> None:
+@click.option(
+    "--scale",
+    type=click.Choice(["small", "large"]),
+    default="small",
+    show_default=True,
+    help="small: the demo units only. large: also one unit of --employees "
+    "employees with --entries-per-employee ledger entries each.",
+)
+@click.option(
+    "--employees",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Employees of the large unit (default 20000); implies --scale large.",
+)
+@click.option(
+    "--entries-per-employee",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Ledger entries of each large-unit account (default 100); implies "
+    "--scale large.",
+)
+def demo_seed(
+    scale: str, employees: int | None, entries_per_employee: int | None
+) -> None:
     """Load demo units, employees, ledgers, loans and logins once; later runs do nothing."""
     app = _app()
     hall = app.extensions["hall"]
+    large = scale == "large" or employees is not None or entries_per_employee
     with hall.session_factory() as session:
         if seed_demo(session, hall.policy):
             click.echo("demo data loaded")
         else:
             click.echo("demo data already present")
+        if large:
+            _seed_large_unit(session, hall.policy, employees, entries_per_employee)
         click.echo(demo_logins_text(session))
+
+
+def _seed_large_unit(
+    session: Session,
+    policy: Any,
+    employees: int | None,
+    entries_per_employee: int | None,
+) -> None:
+    import time
+
+    from connectors.embedded import demo_large
+
+    started = time.perf_counter()
+    result = seed_large_unit(
+        session,
+        policy,
+        employees=employees,
+        entries_per_employee=entries_per_employee,
+    )
+    if result is None:
+        click.echo(f"large unit {demo_large.LARGE_UNIT_ACCOUNT} already present")
+        return
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"large unit {result.unit_account} loaded: {result.employees} employees, "
+        f"{result.ledger_entries} ledger entries in {seconds:.1f} s"
+    )
+
+
+def seed_large_unit(
+    session: Session,
+    policy: Any,
+    today: dt.date | None = None,
+    employees: int | None = None,
+    entries_per_employee: int | None = None,
+) -> Any:
+    """Seed the large unit and its unit login, unless the unit exists already.
+
+    Returns what the seed wrote, or None when the unit was present.
+    """
+    from connectors.embedded import demo_large
+    from engine.auth import hash_password
+
+    result = demo_large.seed_large(
+        session,
+        policy,
+        today or dt.date.today(),
+        employees=employees or demo_large.FULL_EMPLOYEES,
+        entries_per_employee=entries_per_employee
+        or demo_large.FULL_ENTRIES_PER_EMPLOYEE,
+    )
+    if result is None:
+        return None
+    session.add(
+        LoginAccount(
+            hall="unit",
+            subject=result.unit_account,
+            password_hash=hash_password(DEMO_UNIT_PASSWORD),
+        )
+    )
+    session.commit()
+    return result
 
 
 def seed_demo(session: Session, policy: Any, today: dt.date | None = None) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from connectors.base import PAGED_ROWS
 from engine.expressions import Expression, ExpressionError
 from engine.forms import PAGE_INPUT, ROW_MARKER, FormState, Row, _row_changed
 from engine.service import Choice, Column, Field, Result, RowTable, Service
@@ -245,6 +246,29 @@ def _sort_key(value: Any) -> Any:
     return (2, 0, str(value))
 
 
+def page_request(
+    result: Result, page: int, sort: str | None, descending: bool
+) -> dict[str, Any] | None:
+    """Describe the page of a query's table the hall will show, for PAGE_PARAM.
+
+    An operation that reads it may sort, count and page in its database and return
+    a PAGED_ROWS dict. Returns None when the table's filter, chart or card needs every
+    row, so the operation must return them all.
+    """
+    if result.row_filter is not None or result.chart or result.table_key:
+        return None
+    if not result.table_columns:
+        return None
+    sortable = {column.name for column in result.table_columns if column.sortable}
+    sort = sort or result.sort
+    return {
+        "number": page,
+        "size": result.page_size,
+        "sort": sort if sort in sortable else None,
+        "descending": descending,
+    }
+
+
 def shape_result(
     result: Result,
     answer: Any,
@@ -254,6 +278,8 @@ def shape_result(
     values: dict[str, Any] | None = None,
     figures: dict[str, Any] | None = None,
 ) -> ResultPage:
+    if isinstance(answer, dict) and PAGED_ROWS in answer:
+        return _shape_paged(result, answer, sort or result.sort, descending)
     card = []
     if isinstance(answer, dict):
         card = [(column, answer.get(column.name)) for column in result.card]
@@ -287,6 +313,26 @@ def shape_result(
         descending=descending,
         chart=chart,
         chart_series=chart_series,
+    )
+
+
+def _shape_paged(
+    result: Result, answer: dict[str, Any], sort: str | None, descending: bool
+) -> ResultPage:
+    """Shape a result the operation already sorted and cut to one page."""
+    total = int(answer.get("total") or 0)
+    pages = max(1, -(-total // result.page_size))
+    page = min(max(int(answer.get("page") or 1), 1), pages)
+    return ResultPage(
+        card=[],
+        columns=result.table_columns,
+        rows=list(answer[PAGED_ROWS])[: result.page_size],
+        total=total,
+        page=page,
+        pages=pages,
+        sort=sort,
+        descending=descending,
+        chart=None,
     )
 
 

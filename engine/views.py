@@ -20,7 +20,7 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from connectors.base import Caller, CoreError, NotFound, Rejected
+from connectors.base import PAGE_PARAM, Caller, CoreError, NotFound, Rejected
 from engine import revisions, row_import, submission
 from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
@@ -31,6 +31,7 @@ from engine.pages import (
     changed_cells,
     error_summary,
     operation_params,
+    page_request,
     row_cells,
     shape_result,
     show_first_error,
@@ -155,9 +156,19 @@ def _raw_form(state: FormState) -> dict[str, Any]:
 
 def _run_query(service: Service, state: FormState, data: dict[str, Any]) -> Any:
     assert service.result is not None
+    page = _int_arg("page", 1)
+    sort = request.values.get("sort") or None
+    descending = (
+        request.values.get("dir", "desc" if service.result.descending else "asc")
+        == "desc"
+    )
+    params = operation_params(service, data)
+    page_spec = page_request(service.result, page, sort, descending)
+    if page_spec is not None:
+        params[PAGE_PARAM] = page_spec
     try:
         answer = current_hall().router.call(
-            service.result.operation, _caller(), operation_params(service, data)
+            service.result.operation, _caller(), params
         )
     except (Rejected, NotFound) as error:
         state.errors[error.field or "_form"] = error.message
@@ -168,12 +179,6 @@ def _run_query(service: Service, state: FormState, data: dict[str, Any]) -> Any:
         log.error("query %s failed: %s", service.id, error)
         state.form_errors.append("核心系统暂时无法查询，请稍后再试")
         return None
-    page = _int_arg("page", 1)
-    sort = request.values.get("sort") or None
-    descending = (
-        request.values.get("dir", "desc" if service.result.descending else "asc")
-        == "desc"
-    )
     figures = current_hall().figures()
     return shape_result(service.result, answer, page, sort, descending, data, figures)
 

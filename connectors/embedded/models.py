@@ -67,11 +67,19 @@ class Account(CoreBase):
     """A personal HPF account of one person at one unit."""
 
     __tablename__ = "core_account"
-    __table_args__ = (Index("ix_core_account_unit_status", "unit_id", "status"),)
+    __table_args__ = (
+        Index("ix_core_account_unit_status", "unit_id", "status"),
+        # The unit's employee list pages in personal account order along this index.
+        Index("ix_core_account_unit_person_account", "unit_id", "person_account"),
+        # Serves the lookup of one person's accounts at one unit on both columns.
+        Index("ix_core_account_person_unit", "person_id", "unit_id"),
+        # Lets the employee list sorted by balance read one page, not the unit.
+        Index("ix_core_account_unit_balance", "unit_id", "balance"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_account: Mapped[str] = mapped_column(String(12), unique=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("core_person.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("core_person.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("core_unit.id"))
     status: Mapped[str] = mapped_column(String(2))
     base: Mapped[Decimal] = mapped_column(Money)
@@ -90,9 +98,23 @@ class LedgerEntry(CoreBase):
     """
 
     __tablename__ = "core_ledger_entry"
+    # Ledger queries read a date range in (entry_date, sequence, id) order; these
+    # indexes return it in that order, so no sort follows the range scan.
     __table_args__ = (
-        Index("ix_core_ledger_account_date", "account_id", "entry_date"),
-        Index("ix_core_ledger_unit_date", "unit_id", "entry_date"),
+        Index(
+            "ix_core_ledger_account_date_sequence",
+            "account_id",
+            "entry_date",
+            "sequence",
+            "id",
+        ),
+        Index(
+            "ix_core_ledger_unit_date_sequence",
+            "unit_id",
+            "entry_date",
+            "sequence",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,7 +1,7 @@
 """add dead deliveries, decision polling and the nonces of core callbacks
 
 Revision ID: 0007_delivery_outcomes
-Revises: 0004_person_hall
+Revises: 0006_large_data
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_delivery_outcomes"
-down_revision = "0004_person_hall"
+down_revision = "0006_large_data"
 branch_labels = None
 depends_on = None
 
