@@ -78,14 +78,17 @@ def demo_seed(
     app = _app()
     hall = app.extensions["hall"]
     large = scale == "large" or employees is not None or entries_per_employee
-    with hall.session_factory() as session:
-        if seed_demo(session, hall.policy):
-            click.echo("demo data loaded")
-        else:
-            click.echo("demo data already present")
-        if large:
-            _seed_large_unit(session, hall.policy, employees, entries_per_employee)
-        click.echo(demo_logins_text(session))
+    try:
+        with hall.session_factory() as session:
+            if seed_demo(session, hall.policy):
+                click.echo("demo data loaded")
+            else:
+                click.echo("demo data already present")
+            if large:
+                _seed_large_unit(session, hall.policy, employees, entries_per_employee)
+            click.echo(demo_logins_text(session))
+    finally:
+        hall.session_factory.kw["bind"].dispose()
 
 
 def _seed_large_unit(

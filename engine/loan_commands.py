@@ -33,6 +33,12 @@ def loans_collect(day: dt.datetime | None) -> None:
 
     hall = create_app().extensions["hall"]
     business_day = day.date() if day else dt.date.today()
-    with hall.session_factory() as session, session.begin():
-        count = collect_due_instalments(CoreContext(session, hall.policy, business_day))
+    try:
+        with hall.session_factory() as session, session.begin():
+            context = CoreContext(session, hall.policy, business_day)
+            count = collect_due_instalments(context)
+    finally:
+        # Close the pooled connection now: a caller that runs this command in its
+        # own process, as the tests do, would otherwise keep it open until exit.
+        hall.session_factory.kw["bind"].dispose()
     click.echo(f"collected {count} instalments due by {business_day.isoformat()}")
