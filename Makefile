@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-postgresql bench setup test-setup database browser pdf-libs pdf-tools bench-certificates
+.PHONY: run test test-postgresql bench bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates
 
 setup: $(VENV)/.installed
 
@@ -78,6 +78,20 @@ test-postgresql: test-setup
 
 # Speed and memory benchmarks; they print figures against their targets and stay
 # out of `make test`.
-bench: setup bench-certificates
+bench: setup bench-certificates bench-large bench-large-postgresql
 	$(BIN)/python benchmarks/specs_load.py
 	$(BIN)/python benchmarks/worker_memory.py
+	$(BIN)/python benchmarks/base_change_import.py
+
+# The unit of 20,000 employees and 2,000,000 ledger entries, seeded into a temporary
+# SQLite file, then into a PostgreSQL database that the target creates afresh.
+BENCH_POSTGRESQL_DATABASE ?= hall_bench
+bench-large: setup
+	$(BIN)/python benchmarks/large_data.py
+
+bench-large-postgresql: setup
+	psql -h 127.0.0.1 -d test -q -c 'DROP DATABASE IF EXISTS $(BENCH_POSTGRESQL_DATABASE)' \
+		-c 'CREATE DATABASE $(BENCH_POSTGRESQL_DATABASE)'
+	$(BIN)/python benchmarks/large_data.py \
+		--database-url postgresql+psycopg://127.0.0.1:5432/$(BENCH_POSTGRESQL_DATABASE)
+	psql -h 127.0.0.1 -d test -q -c 'DROP DATABASE IF EXISTS $(BENCH_POSTGRESQL_DATABASE)'
