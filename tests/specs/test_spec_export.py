@@ -8,6 +8,7 @@ status code, media type and required header must be one the export documents.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -222,6 +223,8 @@ def test_openapi_describes_application() -> None:
         f"POST {base}/rows/employees/add",
         f"POST {base}/rows/employees/remove",
         f"POST {base}/attachments/wage_list",
+        f"GET {base}/rows/employees/template.xlsx",
+        f"POST {base}/rows/employees/import",
         "GET /unit/drafts/{token}/attachments/{attachment_id}",
         "GET /unit/applications/{number}",
         "GET /unit/applications/{number}/attachments/{attachment_id}",
@@ -249,6 +252,66 @@ def test_openapi_describes_application() -> None:
     purpose = document["paths"]["/sms/send"]["post"]["requestBody"]["content"]
     schema = purpose["application/x-www-form-urlencoded"]["schema"]
     assert schema["properties"]["purpose"]["enum"] == ["unit-base-change"]
+
+
+def import_operations(document: dict[str, Any]) -> set[str]:
+    return {
+        operation
+        for operation in operations_of(document)
+        if operation.endswith(("/template.xlsx", "/import"))
+    }
+
+
+@pytest.mark.parametrize("spec_id", sorted(SPECS))
+def test_openapi_import_paths_follow_spec(spec_id: str) -> None:
+    service = build_service(SPECS[spec_id])
+    document = openapi(service, RESOLVE)
+    expected = set()
+    if service.kind == "apply" and not service.public:
+        base = f"/{service.hall}/{service.id}/rows"
+        for table in service.rows:
+            if table.row_import is not None:
+                expected.add(f"GET {base}/{table.name}/template.xlsx")
+                expected.add(f"POST {base}/{table.name}/import")
+    assert import_operations(document) == expected
+
+
+def test_openapi_import_needs_import_key() -> None:
+    spec = copy.deepcopy(SPECS["unit-base-change"])
+    for table in spec["rows"]:
+        table.pop("import", None)
+    document = openapi(build_service(spec), RESOLVE)
+    assert import_operations(document) == set()
+    assert "POST /unit/unit-base-change/rows/employees/add" in operations_of(document)
+
+
+def test_openapi_describes_import() -> None:
+    document = openapi(build_service(SPECS["unit-base-change"]), RESOLVE)
+    rows = "/unit/unit-base-change/rows/employees"
+
+    template = document["paths"][f"{rows}/template.xlsx"]["get"]["responses"]
+    assert sorted(template) == ["200", "302", "400", "503"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert list(template["200"]["content"]) == [xlsx]
+    disposition = template["200"]["headers"]["Content-Disposition"]
+    assert disposition["required"] is True
+    assert disposition["schema"]["enum"] == [
+        'attachment; filename="unit-base-change-employees.xlsx"'
+    ]
+
+    upload = document["paths"][f"{rows}/import"]["post"]
+    assert sorted(upload["responses"]) == ["200", "302", "400", "413", "503"]
+    for answer in ("200", "400"):
+        assert list(upload["responses"][answer]["content"]) == ["text/html"]
+    content = upload["requestBody"]["content"]
+    assert list(content) == ["multipart/form-data"]
+    body = content["multipart/form-data"]["schema"]
+    assert body["required"] == ["csrf_token"]
+    assert body["properties"]["_import_employees"]["format"] == "binary"
+    assert "10240 KB" in body["properties"]["_import_employees"]["description"]
+    assert body["properties"]["_action"]["enum"] == ["import", "discard_import"]
+    assert body["properties"]["wage_list"]["format"] == "binary"
+    assert "_draft" in body["properties"]
 
 
 def test_openapi_describes_print_download() -> None:
