@@ -2,9 +2,10 @@
 
 The routes live in engine/views.py (service pages, htmx fragments, applications),
 engine/account_pages.py, engine/public.py (services without a login),
-engine/printing.py (certificates and /verify) and engine/auth.py (the SMS code of a
-service). Each builder here mirrors one of those routes: its method, the inputs a
-browser posts and the status codes and media types the route returns.
+engine/printing.py (certificates and /verify), engine/import_pages.py (the xlsx
+import of a row table) and engine/auth.py (the SMS code of a service). Each
+builder here mirrors one of those routes: its method, the inputs a browser posts
+and the status codes and media types the route returns.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from engine.attachments import TYPES as ATTACHMENT_TYPES
 from engine.forms import PAGE_INPUT
+from engine.import_pages import FILE_INPUT
 from engine.service import RowTable, Service
 
 HTML = "text/html"
@@ -311,6 +313,21 @@ def extra_inputs(service: Service) -> dict[str, Any]:
     return inputs
 
 
+def _form_pages_and_files(service: Service) -> dict[str, Any]:
+    """Describe the page shown of each paged row table and the attachment inputs."""
+    inputs: dict[str, Any] = {}
+    for table in service.rows:
+        if table.page_size:
+            inputs[f"{PAGE_INPUT}{table.name}"] = {
+                "type": "string",
+                "pattern": "^[0-9]{1,5}$",
+                "description": f"The page of {table.name} that the form shows.",
+            }
+    for kind in service.attachments:
+        inputs[kind.kind] = {**_BINARY, "description": kind.label}
+    return inputs
+
+
 def apply_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, Any]:
     """Describe the form of an application, its review step and its confirmation."""
     inputs: dict[str, Any] = {
@@ -321,15 +338,7 @@ def apply_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, 
         },
         **extra_inputs(service),
     }
-    for table in service.rows:
-        if table.page_size:
-            inputs[f"{PAGE_INPUT}{table.name}"] = {
-                "type": "string",
-                "pattern": "^[0-9]{1,5}$",
-                "description": f"The page of {table.name} that the form shows.",
-            }
-    for kind in service.attachments:
-        inputs[kind.kind] = {**_BINARY, "description": kind.label}
+    inputs.update(_form_pages_and_files(service))
     page_answers = {"200": response("Page"), "302": response("LoginRedirect")}
     submit_answers = {
         "200": {
@@ -555,6 +564,113 @@ def row_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, An
             )
         }
     return paths
+
+
+def import_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, Any]:
+    """Describe the template download and the file upload of each importing table.
+
+    Only a row table whose spec has `import` gets the two paths. The upload button
+    posts the whole service form to the import path, so the body has the form's
+    inputs, its attachments and the file, and the page comes back.
+    """
+    paths: dict[str, Any] = {}
+    for table in service.rows:
+        spec = table.row_import
+        if spec is None:
+            continue
+        prefix = f"{base}/rows/{table.name}"
+        filename = f"{service.id}-{table.name}.xlsx"
+        columns = ", ".join(table.field(name).label for name in spec.template_columns)
+        template = {
+            "description": f"The template: a header of {columns}, then one row "
+            "per record of the table, its imported columns other than the key "
+            "left empty.",
+            "headers": {
+                "Content-Disposition": {
+                    "required": True,
+                    "schema": {"enum": [f'attachment; filename="{filename}"']},
+                }
+            },
+            "content": {XLSX: {"schema": _BINARY}},
+        }
+        template_answers = {
+            "200": template,
+            "302": response("LoginRedirect"),
+            "400": {
+                "description": "The core rejected the reading of the records.",
+                "content": {HTML: {"schema": _TEXT}},
+            },
+            "503": response("Unavailable"),
+        }
+        paths[f"{prefix}/template.xlsx"] = {
+            "get": operation(
+                f"{service.id}-rows-{table.name}-template",
+                f"Download the xlsx template of {table.name}",
+                template_answers,
+            )
+        }
+        paths[f"{prefix}/import"] = {
+            "post": operation(
+                f"{service.id}-rows-{table.name}-import",
+                f"Import the changed rows of {table.name} from an xlsx file, "
+                "or discard the import",
+                _import_answers(),
+                requestBody={
+                    "required": True,
+                    "content": {MULTIPART: _import_body(service, table, form)},
+                },
+            )
+        }
+    return paths
+
+
+def _import_body(
+    service: Service, table: RowTable, form: dict[str, Any]
+) -> dict[str, Any]:
+    spec = table.row_import
+    assert spec is not None
+    inputs: dict[str, Any] = {
+        "_action": {
+            "type": "string",
+            "enum": ["import", "discard_import"],
+            "description": "The button pressed: import the file, or discard the "
+            "rows an earlier file imported into the draft.",
+        },
+        "_draft": {
+            "description": "The draft that keeps the imported rows; a new one is "
+            "opened when it is absent.",
+            **_DRAFT_TOKEN,
+        },
+        f"{FILE_INPUT}{table.name}": {
+            **_BINARY,
+            "description": f"The filled template of {table.label}, an xlsx file of "
+            f"at most {spec.max_size_kb} KB and {spec.max_rows} data rows.",
+        },
+    }
+    inputs.update(_form_pages_and_files(service))
+    body = with_inputs(form, inputs, fields_required=False)
+    return form_body(body)["content"][FORM]
+
+
+def _import_answers() -> dict[str, Any]:
+    html = {HTML: {"schema": _TEXT}}
+    return {
+        "200": {
+            "description": "The service form, with the imported rows summarised, "
+            "or with the import discarded.",
+            "content": html,
+        },
+        "302": response("LoginRedirect"),
+        "400": {
+            "description": "No file, a file that is no readable xlsx of the "
+            "template, or rows with errors, listed by sheet row: nothing was "
+            "imported. Also a missing or invalid CSRF token, or a core that "
+            "rejected the reading of the records.",
+            "content": html,
+        },
+        "413": response("TooLarge"),
+        "503": response("Unavailable"),
+    }
 
 
 def attachment_paths(service: Service, base: str) -> dict[str, Any]:

@@ -102,7 +102,7 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
     """Return an OpenAPI 3.1 description of every endpoint of `service`.
 
     The paths follow from the spec alone: its kind, fields, row tables, lookups,
-    calculations, attachments and verification method.
+    calculations, attachments, row table imports and verification method.
     """
     form = submission_schema(service, resolve)
     form.pop("$schema")
@@ -119,6 +119,7 @@ def openapi(service: Service, resolve: Callable[[Any], Decimal]) -> dict[str, An
         elif service.kind == "apply":
             paths.update(routes.apply_paths(service, base, form))
             paths.update(routes.attachment_paths(service, base))
+            paths.update(routes.import_paths(service, base, form))
             paths.update(routes.application_paths(service))
         elif service.kind == "account":
             paths.update(routes.account_paths(service, base, form))

@@ -4,15 +4,20 @@ Schemathesis generates requests from each service's OpenAPI export, both valid o
 and ones that break the schema. They go to the app as a logged-in demo user of the
 service's hall, with a valid CSRF token. No response may be a server error, and each
 status code, media type and required header must be one the export documents.
+Each xlsx import also gets a valid file, an invalid one and a discard, built from
+its template.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -21,6 +26,7 @@ import schemathesis
 from click.testing import CliRunner
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from openpyxl import load_workbook
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from openapi_spec_validator import validate
@@ -35,7 +41,7 @@ from engine import create_app
 from engine.cli import main
 from engine.policy import Policy
 from engine.schemas import make_bound_resolver
-from engine.service import build_service
+from engine.service import RowTable, Service, build_service
 from engine.spec_check import load_specs, spec_paths
 from engine.spec_docs import REPO
 from engine.spec_export import openapi, submission_schema
@@ -44,6 +50,7 @@ POLICY = Policy.from_file(REPO / "specs" / "policy.yaml")
 SPECS = load_specs(spec_paths(REPO / "specs"), policy_names=POLICY.names())[0]
 RESOLVE = make_bound_resolver(POLICY.values_at(dt.date.today()))
 DEMO_ID_NUMBER = "44020319850305021X"
+MULTIPART = "multipart/form-data"
 
 
 @pytest.fixture
@@ -121,6 +128,83 @@ def first_exporters() -> dict[tuple[str, str], str]:
 SHARED = first_exporters()
 
 
+def filled_templates(
+    app: Flask, cookie: str, service: Service, table: RowTable
+) -> tuple[bytes, bytes]:
+    """Download a table's template and fill in its first record in two copies.
+
+    The first file changes the row's first imported value to the field's minimum
+    plus one, which the checks accept. The second file puts text in that number
+    column, which they reject.
+    """
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    url = f"/{service.hall}/{service.id}/rows/{table.name}/template.xlsx"
+    response = client.get(url)
+    assert response.status_code == 200
+    spec = table.row_import
+    assert spec is not None
+    column = next(name for name in spec.columns if name != spec.key)
+    position = spec.template_columns.index(column) + 1
+    field = table.field(column)
+    minimum = RESOLVE(field.checks["min"]) if "min" in field.checks else Decimal(0)
+    files = []
+    for value in (minimum + 1, "不是数字"):
+        workbook = load_workbook(io.BytesIO(response.data))
+        sheet = workbook.worksheets[0]
+        assert sheet.max_row > 1, "the demo unit has no record to fill in"
+        sheet.cell(row=2, column=position, value=value)
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        files.append(buffer.getvalue())
+    return files[0], files[1]
+
+
+def send_import_files(
+    app: Flask,
+    cookie: str,
+    service: Service,
+    operation: Any,
+    sent: Callable[[Any], Any],
+) -> None:
+    """Send a valid file, an invalid file and the discard of the stored import.
+
+    Generated bodies are random bytes, which are no readable xlsx file, so only
+    these cases reach the checks of a file's rows and a draft with an import.
+    """
+    table_name = operation.path.split("/")[-2]
+    table = next(item for item in service.rows if item.name == table_name)
+    valid, invalid = filled_templates(app, cookie, service, table)
+    file_input = f"_import_{table.name}"
+
+    imported = sent(
+        operation.Case(
+            body={"_action": "import", file_input: valid}, media_type=MULTIPART
+        )
+    )
+    assert imported.status_code == 200
+    assert "其中 1 行有变更" in imported.text
+    found = re.search(r'id="draft-token" value="([^"]+)"', imported.text)
+    assert found is not None, "the page after an import names no draft"
+    draft = found.group(1)
+
+    rejected = sent(
+        operation.Case(
+            body={"_action": "import", "_draft": draft, file_input: invalid},
+            media_type=MULTIPART,
+        )
+    )
+    assert rejected.status_code == 400
+    assert "第 2 行" in rejected.text
+    discarded = sent(
+        operation.Case(
+            body={"_action": "discard_import", "_draft": draft},
+            media_type=MULTIPART,
+        )
+    )
+    assert discarded.status_code == 200
+
+
 @pytest.mark.parametrize("spec_id", sorted(SPECS))
 def test_openapi_finds_no_server_error(app: Flask, spec_id: str) -> None:
     service = app.extensions["hall"].services[spec_id]
@@ -132,7 +216,7 @@ def test_openapi_finds_no_server_error(app: Flask, spec_id: str) -> None:
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == sum(len(item) for item in document["paths"].values())
 
-    def sent(case: Any) -> None:
+    def sent(case: Any) -> Any:
         if isinstance(case.body, dict):
             case.body["csrf_token"] = token
         response = case.call_and_validate(
@@ -141,6 +225,7 @@ def test_openapi_finds_no_server_error(app: Flask, spec_id: str) -> None:
             checks=CHECKS,
         )
         assert response.status_code < 500
+        return response
 
     for operation in operations:
         method = operation.method.lower()
@@ -153,6 +238,8 @@ def test_openapi_finds_no_server_error(app: Flask, spec_id: str) -> None:
         # Without parameters or a body there is no input to make invalid.
         if "parameters" in described or "requestBody" in described:
             send_cases(operation, GenerationMode.NEGATIVE, examples, sent)
+        if method == "post" and operation.path.endswith("/import"):
+            send_import_files(app, cookie, service, operation, sent)
 
 
 @pytest.mark.parametrize("spec_id", sorted(SPECS))
@@ -222,6 +309,8 @@ def test_openapi_describes_application() -> None:
         f"POST {base}/rows/employees/add",
         f"POST {base}/rows/employees/remove",
         f"POST {base}/attachments/wage_list",
+        f"GET {base}/rows/employees/template.xlsx",
+        f"POST {base}/rows/employees/import",
         "GET /unit/drafts/{token}/attachments/{attachment_id}",
         "GET /unit/applications/{number}",
         "GET /unit/applications/{number}/attachments/{attachment_id}",
@@ -249,6 +338,66 @@ def test_openapi_describes_application() -> None:
     purpose = document["paths"]["/sms/send"]["post"]["requestBody"]["content"]
     schema = purpose["application/x-www-form-urlencoded"]["schema"]
     assert schema["properties"]["purpose"]["enum"] == ["unit-base-change"]
+
+
+def import_operations(document: dict[str, Any]) -> set[str]:
+    return {
+        operation
+        for operation in operations_of(document)
+        if operation.endswith(("/template.xlsx", "/import"))
+    }
+
+
+@pytest.mark.parametrize("spec_id", sorted(SPECS))
+def test_openapi_import_paths_follow_spec(spec_id: str) -> None:
+    service = build_service(SPECS[spec_id])
+    document = openapi(service, RESOLVE)
+    expected = set()
+    if service.kind == "apply" and not service.public:
+        base = f"/{service.hall}/{service.id}/rows"
+        for table in service.rows:
+            if table.row_import is not None:
+                expected.add(f"GET {base}/{table.name}/template.xlsx")
+                expected.add(f"POST {base}/{table.name}/import")
+    assert import_operations(document) == expected
+
+
+def test_openapi_import_needs_import_key() -> None:
+    spec = copy.deepcopy(SPECS["unit-base-change"])
+    for table in spec["rows"]:
+        table.pop("import", None)
+    document = openapi(build_service(spec), RESOLVE)
+    assert import_operations(document) == set()
+    assert "POST /unit/unit-base-change/rows/employees/add" in operations_of(document)
+
+
+def test_openapi_describes_import() -> None:
+    document = openapi(build_service(SPECS["unit-base-change"]), RESOLVE)
+    rows = "/unit/unit-base-change/rows/employees"
+
+    template = document["paths"][f"{rows}/template.xlsx"]["get"]["responses"]
+    assert sorted(template) == ["200", "302", "400", "503"]
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert list(template["200"]["content"]) == [xlsx]
+    disposition = template["200"]["headers"]["Content-Disposition"]
+    assert disposition["required"] is True
+    assert disposition["schema"]["enum"] == [
+        'attachment; filename="unit-base-change-employees.xlsx"'
+    ]
+
+    upload = document["paths"][f"{rows}/import"]["post"]
+    assert sorted(upload["responses"]) == ["200", "302", "400", "413", "503"]
+    for answer in ("200", "400"):
+        assert list(upload["responses"][answer]["content"]) == ["text/html"]
+    content = upload["requestBody"]["content"]
+    assert list(content) == ["multipart/form-data"]
+    body = content["multipart/form-data"]["schema"]
+    assert body["required"] == ["csrf_token"]
+    assert body["properties"]["_import_employees"]["format"] == "binary"
+    assert "10240 KB" in body["properties"]["_import_employees"]["description"]
+    assert body["properties"]["_action"]["enum"] == ["import", "discard_import"]
+    assert body["properties"]["wage_list"]["format"] == "binary"
+    assert "_draft" in body["properties"]
 
 
 def test_openapi_describes_print_download() -> None:
