@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from flask import request, url_for
 
 from engine.expressions import Expression, ExpressionError
 from engine.forms import PAGE_INPUT, ROW_MARKER, FormState, Row, _row_changed
@@ -328,3 +331,56 @@ def error_summary(
     for name, message in extra.items():
         items.append((f"f-{name}", message))
     return items
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    service_id: str
+    title: str
+    href: str
+
+
+# Menus built so far, by script root and the services they list. A hall has a few.
+_menus: dict[tuple[Any, ...], tuple[str, list[tuple[str, list[MenuLink]]]]] = {}
+MAX_CACHED_MENUS = 64
+
+
+def menu_links(menu: list[Service]) -> tuple[str, list[tuple[str, list[MenuLink]]]]:
+    """Return the address of the hall's home page and the menu's groups of links.
+
+    Groups are sorted by name and links by their order within a group. The result
+    is kept per script root and per list of services, so the addresses are built
+    once rather than on every page.
+    """
+    key = (
+        request.script_root,
+        tuple(
+            (item.id, item.hall, item.kind, item.group, item.order, item.title)
+            for item in menu
+        ),
+    )
+    found = _menus.get(key)
+    if found is not None:
+        return found
+    home = url_for("halls.home", hall=menu[0].hall)
+    groups = []
+    # Like Jinja's groupby filter: group names compare without case, and a group
+    # shows the name of its first service.
+    by_group = sorted(menu, key=lambda item: item.group.lower())
+    for _, grouped in itertools.groupby(by_group, key=lambda item: item.group.lower()):
+        items = list(grouped)
+        group = items[0].group
+        links = []
+        for item in sorted(items, key=lambda item: item.order):
+            endpoint = (
+                "certificates.print_page"
+                if item.kind == "print"
+                else "halls.service_page"
+            )
+            href = url_for(endpoint, hall=item.hall, service_id=item.id)
+            links.append(MenuLink(item.id, item.title, href))
+        groups.append((group, links))
+    if len(_menus) >= MAX_CACHED_MENUS:
+        _menus.clear()
+    _menus[key] = (home, groups)
+    return home, groups

@@ -30,6 +30,7 @@ from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
+    menu_links,
     operation_params,
     row_cells,
     shape_result,
@@ -45,6 +46,7 @@ from renderers.exports import export_csv, export_xlsx
 log = logging.getLogger(__name__)
 
 halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
+halls.add_app_template_global(menu_links)
 
 
 def _service(hall: str, service_id: str) -> Service:
