@@ -3,9 +3,10 @@
 It serves /person/person-loan-trial as the engine does, with the same fields, checks,
 Chinese messages and HTML, but written for this one service: a fixed marshmallow
 schema, a fixed template and no spec. It shares with the hall what a page of the same
-site would share: the database (login accounts and the embedded core), the session
-cookie signed with the hall's secret key, Flask-WTF's CSRF check and the HTML
-helpers of `renderers.html`. Start it with `create_app()`, e.g. under gunicorn.
+site would share. It reads the login accounts through the hall's SQLAlchemy model,
+with one database session a request as the hall does, and calls the embedded core.
+It accepts the session cookie signed with the hall's secret key, checks CSRF tokens
+with Flask-WTF and formats values with the HTML helpers of `renderers.html`. Start it with `create_app()`, e.g. under gunicorn.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, redirect, render_template, request, session
+from flask import Flask, g, redirect, render_template, request, session
 from flask_wtf import CSRFProtect
 from marshmallow import ValidationError
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from benchmarks.baseline.schema import (
     HOMES,
@@ -36,6 +38,7 @@ from connectors.base import Caller, CoreError, NotFound, Rejected
 from connectors.embedded import EmbeddedCore
 from engine.policy import Policy
 from engine.storage.db import make_engine, make_session_factory
+from engine.storage.models import LoginAccount
 from renderers.html import display
 from renderers.html.chart import line_chart
 
@@ -43,15 +46,6 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MAX_SESSION_AGE = dt.timedelta(hours=8)
-
-login_account = Table(
-    "login_account",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("hall", String(10)),
-    Column("subject", String(40)),
-    Column("session_epoch", Integer),
-)
 
 # The inputs a person types, in page order. Balance and age come from the core.
 EDITABLE = (
@@ -117,9 +111,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         secret = os.environ.get("HALL_SECRET_KEY")
         app.config["SECRET_KEY"] = secret or _stored_secret(instance)
-    database = make_engine(app.config["DATABASE_URL"])
+    sessions = make_session_factory(make_engine(app.config["DATABASE_URL"]))
     policy = Policy.from_file(REPO_ROOT / "specs" / "policy.yaml")
-    core = EmbeddedCore(make_session_factory(database), policy)
+    core = EmbeddedCore(sessions, policy)
     CSRFProtect(app)
     app.jinja_env.filters["display"] = display
     app.jinja_env.trim_blocks = True
@@ -128,7 +122,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            if not _session_valid(database):
+            if not _session_valid(sessions):
                 session.clear()
                 if request.headers.get("HX-Request"):
                     return "", 401, {"HX-Redirect": "/person/login"}
@@ -136,6 +130,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             return view(*args, **kwargs)
 
         return wrapped
+
+    @app.teardown_appcontext
+    def close_database(error: BaseException | None) -> None:
+        database = g.pop("database", None)
+        if database is not None:
+            database.close()
 
     @app.route("/person/person-loan-trial", methods=["GET", "POST"])
     @login_required
@@ -151,7 +151,7 @@ def _stored_secret(instance: Path) -> str:
     return (instance / "secret_key").read_text(encoding="utf-8").strip()
 
 
-def _session_valid(database: Any) -> bool:
+def _session_valid(sessions: Callable[[], Session]) -> bool:
     """Apply the hall's session rules: person hall, under 8 hours, current epoch."""
     if session.get("hall") != "person":
         return False
@@ -160,13 +160,15 @@ def _session_valid(database: Any) -> bool:
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None).timestamp()
     if now - session.get("login_at", 0) > MAX_SESSION_AGE.total_seconds():
         return False
-    query = select(login_account.c.session_epoch).where(
-        login_account.c.hall == "person",
-        login_account.c.subject == session.get("subject", ""),
-    )
-    with database.connect() as connection:
-        epoch = connection.execute(query).scalar()
-    return epoch is not None and epoch == session.get("epoch")
+    if "database" not in g:
+        g.database = sessions()
+    account = g.database.scalars(
+        select(LoginAccount).where(
+            LoginAccount.hall == "person",
+            LoginAccount.subject == session.get("subject", ""),
+        )
+    ).first()
+    return account is not None and account.session_epoch == session.get("epoch")
 
 
 def _loan_trial_page(core: EmbeddedCore, policy: Policy, caller: Caller) -> Any:
