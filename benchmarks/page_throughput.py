@@ -3,10 +3,10 @@
 Both apps run under gunicorn with 2 workers of 4 threads each (the worker class and
 thread count of `hall serve --workers`), on loopback ports above 20000, against one
 temporary SQLite database seeded with `hall db upgrade` and `hall demo seed`. The
-script logs the demo depositor in, checks that both apps return the same page, then
-loads each app in turn with `wrk` for three requests: GET of the page, a POST that
-fails validation and shows the form with its errors, and a POST that passes and shows
-the trial's result. Runs alternate between the apps so both share the machine's
+script logs the demo depositor in and checks that both apps return the same page.
+Then it loads each app in turn with `wrk` for three requests: GET of the page, a POST
+that fails validation and shows the form with its errors, and a POST that passes and
+shows the trial's result. Runs alternate between the apps so both share the machine's
 noise. It prints each median and the ratio engine/hand-written against the targets:
 0.9 for GET, 0.85 for each POST.
 
@@ -48,8 +48,8 @@ APPS = {
     "engine": "engine:create_app()",
     "hand-written": "benchmarks.baseline.app:create_app()",
 }
-# Inputs that break six rules at once: a range, a required field, a minimum, a
-# policy maximum and an unknown option.
+# Inputs that break six checks at once: a range, a required field, two minimums, a
+# maximum from the policy and an unknown option.
 INVALID_FORM = {
     "house_price": "5000",
     "home": "first",
@@ -207,13 +207,13 @@ def wait_until_up(server: Server) -> None:
             return
         except OSError:
             time.sleep(0.2)
-    raise RuntimeError(f"{server.name} did not answer on port {server.port} in 60 s")
+    raise RuntimeError(f"{server.name} did not respond on port {server.port} within 60 s")
 
 
 def request(
     port: int, method: str, path: str, cookie: str = "", form: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], str]:
-    """Send one request; return the status, the headers and the body."""
+    """Send one request and return the status, the headers and the body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Cookie": f"session={cookie}"} if cookie else {}
     body = None
@@ -244,7 +244,7 @@ def csrf_token(page: str) -> str:
 
 
 def log_in(port: int) -> tuple[str, str]:
-    """Log the demo depositor into the hall; return its session cookie and CSRF token."""
+    """Log the demo depositor into the hall and return the session cookie and CSRF token."""
     _, headers, page = request(port, "GET", "/person/login")
     form = {
         "csrf_token": csrf_token(page),
@@ -264,7 +264,7 @@ def log_in(port: int) -> tuple[str, str]:
 
 
 def check_pages(servers: dict[str, Server], cookie: str, token: str) -> None:
-    """Print how alike the two apps' pages are; raise on a wrong status."""
+    """Print how alike the two apps' pages are, and raise on an unexpected status."""
     print("\nsimilarity check (engine vs hand-written):")
     for name, form, expected, _ in REQUESTS:
         pages = {}
@@ -301,7 +301,7 @@ def measure(
     token: str,
     options: argparse.Namespace,
 ) -> dict[tuple[str, str], list[float]]:
-    """Run wrk on each app and request, alternating the apps; return rates by run."""
+    """Run wrk on each app and request, alternating the apps, and return the rates."""
     rates: dict[tuple[str, str], list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="wrk-") as folder:
         scripts = {}
@@ -333,11 +333,11 @@ def measure(
                         wrk, server.port, scripts[name], options.seconds,
                         options.connections,
                     )
-                    wanted_errors = 0 if expected < 400 else total
-                    if errors != wanted_errors:
+                    expected_errors = 0 if expected < 400 else total
+                    if errors != expected_errors:
                         raise RuntimeError(
                             f"{server.name}: {name}: {errors} of {total} responses "
-                            f"had an error status, expected {wanted_errors}"
+                            f"had an error status, expected {expected_errors}"
                         )
                     rates.setdefault((server.name, name), []).append(rate)
             print(f"  round {round_number + 1} done, load average "
@@ -348,7 +348,7 @@ def measure(
 def run_wrk(
     wrk: str, port: int, script: Path, seconds: int, connections: int
 ) -> tuple[float, int, int]:
-    """Run wrk once; return requests per second, error responses and all responses."""
+    """Run wrk once and return requests per second, error responses and all responses."""
     output = subprocess.run(
         [
             wrk,

@@ -114,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions = make_session_factory(make_engine(app.config["DATABASE_URL"]))
     policy = Policy.from_file(REPO_ROOT / "specs" / "policy.yaml")
     core = EmbeddedCore(sessions, policy)
+    app.extensions["database"] = sessions
     CSRFProtect(app)
     app.jinja_env.filters["display"] = display
     app.jinja_env.trim_blocks = True
