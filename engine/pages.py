@@ -192,6 +192,11 @@ class ResultPage:
     # Further lines of the chart: a label and one value per point of `chart`.
     chart_series: list[tuple[str, list[Any]]] = dataclasses.field(default_factory=list)
 
+    @property
+    def cell_formats(self) -> list[tuple[str, str, str | None]]:
+        """Each column's name, type and link, which every row of the table reads."""
+        return [(column.name, column.type, column.link) for column in self.columns]
+
 
 def table_rows(
     result: Result,
