@@ -196,8 +196,8 @@ class ResultPage:
     def shown_cells(self) -> list[list[tuple[str, str, str | None]]]:
         """Return each shown row's cells as (column type, text, link or None).
 
-        Formatting the cells here rather than in the template makes long tables,
-        such as a 360-month repayment schedule, render several times faster.
+        Formatting here saves a template call and four attribute reads a cell, which
+        a 240-month repayment schedule of five columns repeats 1,200 times.
         """
         formats = [(column.name, column.type, column.link) for column in self.columns]
         shown = []
