@@ -7,9 +7,10 @@ script logs the demo depositor in and checks that both apps return the same page
 Then it loads each app in turn with `wrk` for three requests: GET of the page, a POST
 that fails validation and shows the form with its errors, and a POST that passes and
 shows the trial's result. Runs alternate between the apps so both share the machine's
-noise. It prints the median rate of each app and, for the targets (0.9 for GET,
-0.85 for each POST), the median of the ratios engine/hand-written of the runs paired
-in each round, which other jobs on the machine sway less than the ratio of medians.
+noise. It prints the median rate of each app and the median of the ratios
+engine/hand-written of the two runs of each round. Other jobs on the machine sway
+those paired ratios less than a ratio of medians, so the targets (0.9 for GET, 0.85
+for each POST) are checked against them.
 
 Run it with `.venv/bin/python benchmarks/page_throughput.py`; it needs Debian's `wrk`
 (`apt-get install wrk`). It exits non-zero only on an error, never on a missed target.
