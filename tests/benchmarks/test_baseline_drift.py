@@ -6,7 +6,9 @@ fair while they do the same work: the same inputs, checks and messages.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +16,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from support import csrf_token, login_person
 
-from benchmarks.baseline.app import create_app as create_baseline
-from benchmarks.baseline.outline import normalised, outline
+# The benchmarks folder is not an installed package, and a bare `pytest` run puts
+# only the test folders on the import path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.baseline.app import create_app as create_baseline  # noqa: E402
+from benchmarks.baseline.outline import normalised, outline  # noqa: E402
 
 URL = "/person/person-loan-trial"
 DEMO_ID = "44020319850305021X"
