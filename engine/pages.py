@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
+from markupsafe import Markup
 
 from engine.expressions import Expression, ExpressionError
 from engine.forms import PAGE_INPUT, ROW_MARKER, FormState, Row, _row_changed
@@ -369,13 +370,7 @@ def menu_links(menu: list[Service]) -> tuple[str, list[tuple[str, list[MenuLink]
     is kept per script root and per list of services, so the addresses are built
     once rather than on every page.
     """
-    key = (
-        request.script_root,
-        tuple(
-            (item.id, item.hall, item.kind, item.group, item.order, item.title)
-            for item in menu
-        ),
-    )
+    key = _menu_key(menu)
     found = _menus.get(key)
     if found is not None:
         return found
@@ -401,3 +396,36 @@ def menu_links(menu: list[Service]) -> tuple[str, list[tuple[str, list[MenuLink]
         _menus.clear()
     _menus[key] = (home, groups)
     return home, groups
+
+
+def _menu_key(menu: list[Service]) -> tuple[Any, ...]:
+    return (
+        request.script_root,
+        tuple(
+            (item.id, item.hall, item.kind, item.group, item.order, item.title)
+            for item in menu
+        ),
+    )
+
+
+# Menu HTML rendered so far, by menu key and the service whose link is marked current.
+_menu_pages: dict[tuple[Any, ...], Markup] = {}
+MAX_CACHED_MENU_PAGES = 256
+
+
+def menu_html(menu: list[Service], service: Service | None) -> Markup:
+    """Render the menu of `_menu.html`, once per menu and current service.
+
+    The menu's HTML depends only on the script root, the listed services and which
+    of them is the current page, so every later page of a service reuses it.
+    """
+    key = (_menu_key(menu), service.id if service else None)
+    found = _menu_pages.get(key)
+    if found is not None:
+        return found
+    template = current_app.jinja_env.get_template("_menu.html")
+    found = Markup(template.render(menu=menu, service=service))
+    if len(_menu_pages) >= MAX_CACHED_MENU_PAGES:
+        _menu_pages.clear()
+    _menu_pages[key] = found
+    return found
