@@ -56,6 +56,52 @@ def top_cell(state: FormState, spec_field: Field) -> Cell:
     )
 
 
+# Field HTML rendered so far, by the cell's state and the page it is drawn on.
+_field_pages: dict[tuple[Any, ...], tuple[Field, Markup]] = {}
+MAX_CACHED_FIELD_PAGES = 4096
+
+
+def field_html(macro: Any, cell: Cell, service: Service) -> Markup:
+    """Render a top-level cell with the `field_block` macro, reusing earlier output.
+
+    The macro's output depends only on the cell, the service's hall and id and the
+    script root, so a cell in the same state as before, such as every cell of a
+    blank form, is drawn once. A cell whose value cannot be a dictionary key, such
+    as a date range, is drawn every time.
+
+    NOTE: a cached entry assumes the spec's `Field` is not changed in place after
+    loading. Reloaded specs build new fields, which get entries of their own.
+    """
+    raw = cell.raw
+    # While templates reload on change, as in development mode, nothing is kept.
+    if isinstance(raw, (dict, list)) or current_app.jinja_env.auto_reload:
+        return macro(cell, service)
+    key = (
+        id(cell.field),
+        cell.input_name,
+        cell.dom_id,
+        type(raw),
+        raw,
+        cell.error,
+        tuple(cell.choices),
+        cell.hidden,
+        cell.table,
+        cell.row_index,
+        service.hall,
+        service.id,
+        request.script_root,
+    )
+    found = _field_pages.get(key)
+    # The field is kept with its HTML, so an id reused by a new field never matches.
+    if found is not None and found[0] is cell.field:
+        return found[1]
+    html = macro(cell, service)
+    if len(_field_pages) >= MAX_CACHED_FIELD_PAGES:
+        _field_pages.clear()
+    _field_pages[key] = (cell.field, html)
+    return html
+
+
 def row_cells(table: RowTable, row: Row) -> list[Cell]:
     return [row_cell(table, row, item) for item in table.fields]
 
@@ -419,13 +465,20 @@ def menu_html(menu: list[Service], service: Service | None) -> Markup:
     The menu's HTML depends only on the script root, the listed services and which
     of them is the current page, so every later page of a service reuses it.
     """
+    # While templates reload on change, as in development mode, nothing is kept.
+    if current_app.jinja_env.auto_reload:
+        return _render_menu(menu, service)
     key = (_menu_key(menu), service.id if service else None)
     found = _menu_pages.get(key)
     if found is not None:
         return found
-    template = current_app.jinja_env.get_template("_menu.html")
-    found = Markup(template.render(menu=menu, service=service))
+    found = _render_menu(menu, service)
     if len(_menu_pages) >= MAX_CACHED_MENU_PAGES:
         _menu_pages.clear()
     _menu_pages[key] = found
     return found
+
+
+def _render_menu(menu: list[Service], service: Service | None) -> Markup:
+    template = current_app.jinja_env.get_template("_menu.html")
+    return Markup(template.render(menu=menu, service=service))

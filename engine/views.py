@@ -30,6 +30,7 @@ from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
+    field_html,
     menu_html,
     menu_links,
     operation_params,
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
 halls.add_app_template_global(menu_links)
 halls.add_app_template_global(menu_html)
+halls.add_app_template_global(field_html)
 
 
 def _service(hall: str, service_id: str) -> Service:
