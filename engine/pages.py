@@ -56,24 +56,24 @@ def top_cell(state: FormState, spec_field: Field) -> Cell:
     )
 
 
-# Field HTML rendered so far, by the cell's state and the page it is drawn on.
+# Field HTML rendered so far, by the cell's state and the page it is rendered on.
 _field_pages: dict[tuple[Any, ...], tuple[Field, Markup]] = {}
 MAX_CACHED_FIELD_PAGES = 4096
 
 
 def field_html(macro: Any, cell: Cell, service: Service) -> Markup:
-    """Render a top-level cell with the `field_block` macro, reusing earlier output.
+    """Render a top-level cell with the `field_block` macro, or return cached output.
 
     The macro's output depends only on the cell, the service's hall and id and the
     script root, so a cell in the same state as before, such as every cell of a
-    blank form, is drawn once. A cell whose value cannot be a dictionary key, such
-    as a date range, is drawn every time.
+    blank form, is rendered once. A cell whose value cannot be a dictionary key,
+    such as a date range, is rendered every time.
 
     NOTE: a cached entry assumes the spec's `Field` is not changed in place after
     loading. Reloaded specs build new fields, which get entries of their own.
     """
     raw = cell.raw
-    # While templates reload on change, as in development mode, nothing is kept.
+    # While templates reload on change, as in development mode, nothing is cached.
     if isinstance(raw, (dict, list)) or current_app.jinja_env.auto_reload:
         return macro(cell, service)
     key = (
@@ -92,7 +92,7 @@ def field_html(macro: Any, cell: Cell, service: Service) -> Markup:
         request.script_root,
     )
     found = _field_pages.get(key)
-    # The field is kept with its HTML, so an id reused by a new field never matches.
+    # The field is stored with its HTML, so an id reused by a new field never matches.
     if found is not None and found[0] is cell.field:
         return found[1]
     html = macro(cell, service)
@@ -465,7 +465,7 @@ def menu_html(menu: list[Service], service: Service | None) -> Markup:
     The menu's HTML depends only on the script root, the listed services and which
     of them is the current page, so every later page of a service reuses it.
     """
-    # While templates reload on change, as in development mode, nothing is kept.
+    # While templates reload on change, as in development mode, nothing is cached.
     if current_app.jinja_env.auto_reload:
         return _render_menu(menu, service)
     key = (_menu_key(menu), service.id if service else None)
