@@ -61,45 +61,50 @@ _field_pages: dict[tuple[Any, ...], tuple[Field, Markup]] = {}
 MAX_CACHED_FIELD_PAGES = 4096
 
 
-def field_html(macro: Any, cell: Cell, service: Service) -> Markup:
-    """Render a top-level cell with the `field_block` macro, or return cached output.
+def top_fields_html(macro: Any, state: FormState, service: Service) -> list[Markup]:
+    """Render each top-level field of the form with the `field_block` macro, cached.
 
     The macro's output depends only on the cell, the service's hall and id and the
-    script root, so a cell in the same state as before, such as every cell of a
-    blank form, is rendered once. A cell whose value cannot be a dictionary key,
+    script root, so a field in the same state as before, such as every field of a
+    blank form, is rendered once. A field whose value cannot be a dictionary key,
     such as a date range, is rendered every time.
 
     NOTE: a cached entry assumes the spec's `Field` is not changed in place after
     loading. Reloaded specs build new fields, which get entries of their own.
     """
-    raw = cell.raw
     # While templates reload on change, as in development mode, nothing is cached.
-    if isinstance(raw, (dict, list)) or current_app.jinja_env.auto_reload:
-        return macro(cell, service)
-    key = (
-        id(cell.field),
-        cell.input_name,
-        cell.dom_id,
-        type(raw),
-        raw,
-        cell.error,
-        tuple(cell.choices),
-        cell.hidden,
-        cell.table,
-        cell.row_index,
-        service.hall,
-        service.id,
-        request.script_root,
-    )
-    found = _field_pages.get(key)
-    # The field is stored with its HTML, so an id reused by a new field never matches.
-    if found is not None and found[0] is cell.field:
-        return found[1]
-    html = macro(cell, service)
-    if len(_field_pages) >= MAX_CACHED_FIELD_PAGES:
-        _field_pages.clear()
-    _field_pages[key] = (cell.field, html)
-    return html
+    if current_app.jinja_env.auto_reload:
+        return [macro(cell, service) for cell in top_cells(state)]
+    page = (service.hall, service.id, request.script_root)
+    parts = []
+    for spec_field in state.service.fields:
+        name = spec_field.name
+        raw = state.raw.get(name, "")
+        if isinstance(raw, (dict, list)):
+            parts.append(macro(top_cell(state, spec_field), service))
+            continue
+        choices = state.choices.get(name)
+        key = (
+            id(spec_field),
+            type(raw),
+            raw,
+            state.errors.get(name),
+            None if choices is None else tuple(choices),
+            name in state.hidden,
+            page,
+        )
+        found = _field_pages.get(key)
+        # The field is stored with its HTML, so an id reused by a new field never
+        # matches.
+        if found is not None and found[0] is spec_field:
+            parts.append(found[1])
+            continue
+        html = macro(top_cell(state, spec_field), service)
+        if len(_field_pages) >= MAX_CACHED_FIELD_PAGES:
+            _field_pages.clear()
+        _field_pages[key] = (spec_field, html)
+        parts.append(html)
+    return parts
 
 
 def row_cells(table: RowTable, row: Row) -> list[Cell]:

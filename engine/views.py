@@ -30,7 +30,6 @@ from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
-    field_html,
     menu_html,
     menu_links,
     operation_params,
@@ -38,6 +37,7 @@ from engine.pages import (
     shape_result,
     show_first_error,
     table_rows,
+    top_fields_html,
 )
 from engine.records import STATUS_LABELS
 from engine.service import Service
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
 halls.add_app_template_global(menu_links)
 halls.add_app_template_global(menu_html)
-halls.add_app_template_global(field_html)
+halls.add_app_template_global(top_fields_html)
 
 
 def _service(hall: str, service_id: str) -> Service:
