@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from connectors.base import Caller, NotFound, Rejected
 from connectors.router import ConnectorRouter
@@ -341,7 +341,7 @@ class FormRuntime:
         data: dict[str, Any] = {}
         with validation_scope(scope):
             try:
-                data = build_schema(self.service)().load(payload)
+                data = self._schema()().load(payload)
             except ValidationError as error:
                 self._record_errors(state, error.normalized_messages())
         self._check_row_counts(state)
@@ -349,6 +349,13 @@ class FormRuntime:
         if state.has_errors:
             return None
         return self._clean_data(state, data, changed_rows)
+
+    def _schema(self) -> type[Schema]:
+        # Building the class takes longer than a validation. Two threads that race
+        # here build equal classes, so either one may be kept.
+        if self.service.form_schema is None:
+            self.service.form_schema = build_schema(self.service)
+        return self.service.form_schema
 
     def _payload(self, state: FormState) -> dict[str, Any]:
         payload: dict[str, Any] = {}

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app, request, url_for
+from markupsafe import Markup
+
 from connectors.base import PAGED_ROWS
 from engine.expressions import Expression, ExpressionError
 from engine.forms import PAGE_INPUT, ROW_MARKER, FormState, Row, _row_changed
 from engine.service import Choice, Column, Field, Result, RowTable, Service
+from renderers.html import display, link_for
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,57 @@ def top_cell(state: FormState, spec_field: Field) -> Cell:
         choices=state.choices.get(spec_field.name, list(spec_field.choices)),
         hidden=spec_field.name in state.hidden,
     )
+
+
+# Field HTML rendered so far, by the cell's state and the page it is rendered on.
+_field_pages: dict[tuple[Any, ...], tuple[Field, Markup]] = {}
+MAX_CACHED_FIELD_PAGES = 4096
+
+
+def top_fields_html(macro: Any, state: FormState, service: Service) -> list[Markup]:
+    """Render each top-level field of the form with the `field_block` macro, cached.
+
+    The macro's output depends only on the cell, the service's hall and id and the
+    script root, so a field in the same state as before, such as every field of a
+    blank form, is rendered once. A field whose value cannot be a dictionary key,
+    such as a date range, is rendered every time.
+
+    NOTE: a cached entry assumes the spec's `Field` is not changed in place after
+    loading. Reloaded specs build new fields, which get entries of their own.
+    """
+    # While templates reload on change, as in development mode, nothing is cached.
+    if current_app.jinja_env.auto_reload:
+        return [macro(cell, service) for cell in top_cells(state)]
+    page = (service.hall, service.id, request.script_root)
+    parts = []
+    for spec_field in state.service.fields:
+        name = spec_field.name
+        raw = state.raw.get(name, "")
+        if isinstance(raw, (dict, list)):
+            parts.append(macro(top_cell(state, spec_field), service))
+            continue
+        choices = state.choices.get(name)
+        key = (
+            id(spec_field),
+            type(raw),
+            raw,
+            state.errors.get(name),
+            None if choices is None else tuple(choices),
+            name in state.hidden,
+            page,
+        )
+        found = _field_pages.get(key)
+        # The field is stored with its HTML, so an id reused by a new field never
+        # matches.
+        if found is not None and found[0] is spec_field:
+            parts.append(found[1])
+            continue
+        html = macro(top_cell(state, spec_field), service)
+        if len(_field_pages) >= MAX_CACHED_FIELD_PAGES:
+            _field_pages.clear()
+        _field_pages[key] = (spec_field, html)
+        parts.append(html)
+    return parts
 
 
 def row_cells(table: RowTable, row: Row) -> list[Cell]:
@@ -189,6 +245,22 @@ class ResultPage:
     chart: list[tuple[Any, Any]] | None
     # Further lines of the chart: a label and one value per point of `chart`.
     chart_series: list[tuple[str, list[Any]]] = dataclasses.field(default_factory=list)
+
+    def shown_cells(self) -> list[list[tuple[str, str, str | None]]]:
+        """Return each shown row's cells as (column type, text, link or None).
+
+        Formatting here saves a template call and four attribute reads a cell, which
+        a 240-month repayment schedule of five columns repeats 1,200 times.
+        """
+        formats = [(column.name, column.type, column.link) for column in self.columns]
+        shown = []
+        for row in self.rows:
+            cells = []
+            for name, kind, link in formats:
+                href = link_for(link, row) if link else None
+                cells.append((kind, display(row.get(name), kind), href))
+            shown.append(cells)
+        return shown
 
 
 def table_rows(
@@ -374,3 +446,90 @@ def error_summary(
     for name, message in extra.items():
         items.append((f"f-{name}", message))
     return items
+
+
+@dataclass(frozen=True)
+class MenuLink:
+    service_id: str
+    title: str
+    href: str
+
+
+# Menus built so far, by script root and the services they list. A hall has a few.
+_menus: dict[tuple[Any, ...], tuple[str, list[tuple[str, list[MenuLink]]]]] = {}
+MAX_CACHED_MENUS = 64
+
+
+def menu_links(menu: list[Service]) -> tuple[str, list[tuple[str, list[MenuLink]]]]:
+    """Return the address of the hall's home page and the menu's groups of links.
+
+    Groups are sorted by name and links by their order within a group. The result
+    is kept per script root and per list of services, so the addresses are built
+    once rather than on every page.
+    """
+    key = _menu_key(menu)
+    found = _menus.get(key)
+    if found is not None:
+        return found
+    home = url_for("halls.home", hall=menu[0].hall)
+    groups = []
+    # Like Jinja's groupby filter: group names compare without case, and a group
+    # shows the name of its first service.
+    by_group = sorted(menu, key=lambda item: item.group.lower())
+    for _, grouped in itertools.groupby(by_group, key=lambda item: item.group.lower()):
+        items = list(grouped)
+        group = items[0].group
+        links = []
+        for item in sorted(items, key=lambda item: item.order):
+            endpoint = (
+                "certificates.print_page"
+                if item.kind == "print"
+                else "halls.service_page"
+            )
+            href = url_for(endpoint, hall=item.hall, service_id=item.id)
+            links.append(MenuLink(item.id, item.title, href))
+        groups.append((group, links))
+    if len(_menus) >= MAX_CACHED_MENUS:
+        _menus.clear()
+    _menus[key] = (home, groups)
+    return home, groups
+
+
+def _menu_key(menu: list[Service]) -> tuple[Any, ...]:
+    return (
+        request.script_root,
+        tuple(
+            (item.id, item.hall, item.kind, item.group, item.order, item.title)
+            for item in menu
+        ),
+    )
+
+
+# Menu HTML rendered so far, by menu key and the service whose link is marked current.
+_menu_pages: dict[tuple[Any, ...], Markup] = {}
+MAX_CACHED_MENU_PAGES = 256
+
+
+def menu_html(menu: list[Service], service: Service | None) -> Markup:
+    """Render the menu of `_menu.html`, once per menu and current service.
+
+    The menu's HTML depends only on the script root, the listed services and which
+    of them is the current page, so every later page of a service reuses it.
+    """
+    # While templates reload on change, as in development mode, nothing is cached.
+    if current_app.jinja_env.auto_reload:
+        return _render_menu(menu, service)
+    key = (_menu_key(menu), service.id if service else None)
+    found = _menu_pages.get(key)
+    if found is not None:
+        return found
+    found = _render_menu(menu, service)
+    if len(_menu_pages) >= MAX_CACHED_MENU_PAGES:
+        _menu_pages.clear()
+    _menu_pages[key] = found
+    return found
+
+
+def _render_menu(menu: list[Service], service: Service | None) -> Markup:
+    template = current_app.jinja_env.get_template("_menu.html")
+    return Markup(template.render(menu=menu, service=service))

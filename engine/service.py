@@ -198,6 +198,9 @@ class Service:
     verification_check: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The marshmallow schema class of the form, built from the fields on first use.
+    # The fields never change after the service is built, so neither does the class.
+    form_schema: type | None = field(default=None, repr=False, compare=False)
 
     def field(self, name: str) -> Field:
         return next(item for item in self.fields if item.name == name)

@@ -30,12 +30,15 @@ from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
+    menu_html,
+    menu_links,
     operation_params,
     page_request,
     row_cells,
     shape_result,
     show_first_error,
     table_rows,
+    top_fields_html,
 )
 from engine.records import STATUS_LABELS
 from engine.service import Service
@@ -46,6 +49,9 @@ from renderers.exports import export_csv, export_xlsx
 log = logging.getLogger(__name__)
 
 halls = Blueprint("halls", __name__, url_prefix="/<any(unit, person):hall>")
+halls.add_app_template_global(menu_links)
+halls.add_app_template_global(menu_html)
+halls.add_app_template_global(top_fields_html)
 
 
 def _service(hall: str, service_id: str) -> Service:

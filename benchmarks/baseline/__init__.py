@@ -1,0 +1,1 @@
+"""A hand-written page of one hall service, to compare the engine's speed against."""
