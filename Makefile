@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-postgresql bench bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates
+.PHONY: run test test-postgresql bench bench-pages bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates
 
 setup: $(VENV)/.installed
 
@@ -78,10 +78,21 @@ test-postgresql: test-setup
 
 # Speed and memory benchmarks; they print figures against their targets and stay
 # out of `make test`.
-bench: setup bench-certificates bench-large bench-large-postgresql
+bench: setup bench-certificates bench-pages bench-large bench-large-postgresql
 	$(BIN)/python benchmarks/specs_load.py
 	$(BIN)/python benchmarks/worker_memory.py
 	$(BIN)/python benchmarks/base_change_import.py
+
+# The page benchmark loads the engine's page and a hand-written one with Debian's wrk,
+# a compiled HTTP load generator, so that the load does not starve the two servers.
+bench-pages: setup
+	@command -v wrk >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+		else \
+			echo "wrk is missing: run 'sudo apt-get install wrk' first"; exit 1; \
+		fi; }
+	$(BIN)/python benchmarks/page_throughput.py
 
 # The unit of 20,000 employees and 2,000,000 ledger entries, seeded into a temporary
 # SQLite file, then into a PostgreSQL database that the target creates afresh.
