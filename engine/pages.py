@@ -67,8 +67,8 @@ def top_fields_html(macro: Any, state: FormState, service: Service) -> list[Mark
 
     The macro's output depends only on the cell, the service's hall and id and the
     script root, so a field in the same state as before, such as every field of a
-    blank form, is rendered once. A field whose value cannot be a dictionary key,
-    such as a date range, is rendered every time.
+    blank form, is rendered once. A password field, and a field whose value cannot
+    be a dictionary key, such as a date range, is rendered every time.
 
     NOTE: a cached entry assumes the spec's `Field` is not changed in place after
     loading. Reloaded specs build new fields, which get entries of their own.
@@ -81,7 +81,8 @@ def top_fields_html(macro: Any, state: FormState, service: Service) -> list[Mark
     for spec_field in state.service.fields:
         name = spec_field.name
         raw = state.raw.get(name, "")
-        if isinstance(raw, (dict, list)):
+        # A typed password must not stay in a process-wide key after its request.
+        if spec_field.type == "password" or isinstance(raw, (dict, list)):
             parts.append(macro(top_cell(state, spec_field), service))
             continue
         choices = state.choices.get(name)

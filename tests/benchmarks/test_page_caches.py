@@ -62,3 +62,22 @@ def test_menu_marks_each_current_service(app: Flask, client: FlaskClient) -> Non
         assert [link["href"] for link in current] == [url]
         cached = without_tokens(client.get(url).get_data(as_text=True))
         assert rendered_fresh(app, client, url) == cached
+
+
+def test_typed_password_not_cached(app: Flask, client: FlaskClient) -> None:
+    from engine import pages
+
+    login_person(client, DEMO_ID)
+    url = "/person/person-password"
+    typed = "Typed#Secret2026"
+    form = {
+        "csrf_token": csrf_token(client.get(url)),
+        "old_password": typed,
+        "new_password": typed,
+        "new_password_repeat": "Other#Secret2026",
+    }
+    failed = client.post(url, data=form)
+    assert failed.status_code == 400
+    assert typed not in failed.get_data(as_text=True)
+    cached_values = [key[2] for key in pages._field_pages]
+    assert typed not in cached_values
