@@ -176,7 +176,11 @@ def _signature_problem(
 ) -> str | None:
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     sent = headers.get(SIGNATURE_HEADER, "")
-    if not timestamp.isdigit() or len(timestamp) > 12 or not sent:
+    # Both headers must be ASCII: int() rejects digits such as "²" that isdigit()
+    # accepts, and hmac.compare_digest raises on a non-ASCII string.
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
+        return "missing or invalid signature headers"
+    if not sent or not sent.isascii():
         return "missing or invalid signature headers"
     skew = abs((time.time() if now is None else now) - int(timestamp))
     if skew > MAX_CLOCK_SKEW:

@@ -358,6 +358,24 @@ def test_callback_not_json_rejected(hall_server: CoreServer) -> None:
     assert "JSON" in answer["error"]["message"]
 
 
+def test_non_ascii_signature_rejected(app: Flask, client: FlaskClient) -> None:
+    app.config["HALL_CORE_SECRET"] = SECRET
+    body, headers = signed_callback(decision_for("U20261204000001"))
+    headers[SIGNATURE_HEADER] = "\u00e9" * 64
+    response = client.post(CALLBACK_PATH, data=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["kind"] == "signature"
+
+
+def test_non_ascii_timestamp_rejected(app: Flask, client: FlaskClient) -> None:
+    app.config["HALL_CORE_SECRET"] = SECRET
+    body, headers = signed_callback(decision_for("U20261204000001"))
+    headers[TIMESTAMP_HEADER] = "\u00b2" * 10
+    response = client.post(CALLBACK_PATH, data=body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["kind"] == "signature"
+
+
 def test_callback_off_without_secret(app: Flask, client: FlaskClient) -> None:
     app.config["HALL_CORE_SECRET"] = ""
     body, headers = signed_callback(decision_for("U20261204000001"))
