@@ -191,10 +191,15 @@ def _first_sheet(content: bytes, name: str) -> Any:
         raise ImportRejected(f"文件“{name}”解压后过大，请只保留模板中的一个工作表")
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-        return workbook.worksheets[0]
+        sheet = workbook.worksheets[0]
     except Exception as error:  # openpyxl raises many exception types on a damaged file
         log.warning("import file rejected: %s", type(error).__name__)
         raise ImportRejected(unreadable) from None
+    # A sheet's stored range is only a claim of the file. With it, openpyxl pads every
+    # row, even an empty one, to the claimed width, so a range up to column XFD makes
+    # each row cost 16384 cells. Without it, a row is as wide as its last cell.
+    sheet.reset_dimensions()
+    return sheet
 
 
 def _columns_of(table: RowTable, header: tuple[Any, ...]) -> dict[int, str]:
