@@ -167,7 +167,7 @@ def read_upload(table: RowTable, upload: FileStorage) -> Iterator[_SheetRow]:
         upload.close()
     name = display_name(upload.filename)
     sheet = _first_sheet(content, name)
-    rows = sheet.iter_rows(values_only=True)
+    rows = _sheet_rows(sheet, name)
     header = next(rows, None)
     columns = _columns_of(table, header or ())
     for number, values in enumerate(rows, start=SHEET_ROW_OF_HEADER + 1):
@@ -178,10 +178,30 @@ def read_upload(table: RowTable, upload: FileStorage) -> Iterator[_SheetRow]:
         yield _SheetRow(number, cells)
 
 
+def _unreadable(name: str) -> str:
+    return f"文件“{name}”不是有效的 Excel（xlsx）文件，请用模板填写后另存为 xlsx 格式"
+
+
+def _sheet_rows(sheet: Any, name: str) -> Iterator[tuple[Any, ...]]:
+    """Yield the sheet's rows, raising ImportRejected where its XML cannot be read.
+
+    openpyxl parses a read-only sheet only while its rows are read, so a damaged
+    sheet fails here rather than when the file is opened.
+    """
+    rows = sheet.iter_rows(values_only=True)
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:  # the XML parser and openpyxl raise many types
+            log.warning("import file rejected while reading: %s", type(error).__name__)
+            raise ImportRejected(_unreadable(name)) from None
+        yield values
+
+
 def _first_sheet(content: bytes, name: str) -> Any:
-    unreadable = (
-        f"文件“{name}”不是有效的 Excel（xlsx）文件，请用模板填写后另存为 xlsx 格式"
-    )
+    unreadable = _unreadable(name)
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked = sum(item.file_size for item in archive.infolist())
