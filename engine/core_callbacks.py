@@ -56,7 +56,7 @@ def decision() -> Response:
 
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "too_large", f"请求体不能超过 {MAX_BODY} 字节")
-    body = request.get_data(cache=False)
+    body = _read_body(MAX_BODY + 1)
     if len(body) > MAX_BODY:
         return _error(413, "too_large", f"请求体不能超过 {MAX_BODY} 字节")
 
@@ -87,6 +87,23 @@ def decision() -> Response:
     if outcome == CONFLICT:
         return _error(409, "conflict", f"申报 {number} 已有其他处理结果，未作更改")
     return _answer(200, {"result": outcome})
+
+
+def _read_body(limit: int) -> bytes:
+    """Read at most `limit` bytes of the body, which may be chunked and unbounded.
+
+    A chunked body has no Content-Length to check first, and reading it whole
+    would buffer up to the app's MAX_CONTENT_LENGTH before the signature is checked.
+    """
+    parts = []
+    size = 0
+    while size < limit:
+        chunk = request.stream.read(limit - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 def remember_nonce(session: Session, nonce: str) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
+import io
 import json
 import secrets
 import time
@@ -26,6 +27,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 from support import login_unit, parse
 from test_dead_letter import kill_delivery, listed_status, page_status
 from test_outbox import delivery_of, sessions_of
@@ -40,6 +42,7 @@ from connectors.http import (
     encode,
     signature,
 )
+from engine.core_callbacks import MAX_BODY
 from engine.delivery import DeliveryWorker, RetryPolicy
 from engine.policy import Policy
 from engine.storage.models import Application, AuditEntry, Delivery, utcnow
@@ -559,3 +562,37 @@ def test_polling_stops_when_core_down(app: Flask) -> None:
     worker = DeliveryWorker(sessions_of(app), router, FAST)
     assert worker.poll_decisions() == 0
     assert delivery_of(app, number).decision_checked_at is None
+
+
+class CountingStream(io.RawIOBase):
+    """A request body of `size` bytes that records how many of them were read."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        count = min(len(buffer), self.left)
+        buffer[:count] = b"x" * count
+        self.left -= count
+        self.read_bytes += count
+        return count
+
+
+def test_chunked_callback_read_bounded(app: Flask) -> None:
+    app.config["HALL_CORE_SECRET"] = SECRET
+    stream = CountingStream(8 * 1024 * 1024)
+    builder = EnvironBuilder(
+        path=CALLBACK_PATH, method="POST", headers={"Transfer-Encoding": "chunked"}
+    )
+    environ = builder.get_environ()
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input"] = stream
+    environ["wsgi.input_terminated"] = True
+    _, status, _ = run_wsgi_app(app.wsgi_app, environ, buffered=True)
+    assert status.startswith("413")
+    # An unsigned body is read no further than the limit, however long it runs.
+    assert stream.read_bytes <= MAX_BODY + 64 * 1024
