@@ -443,23 +443,10 @@ class _Builder:
         return first + dt.timedelta(days=self.rng.randrange((last - first).days))
 
     def _id_number(self, birth: dt.date, sex: str) -> str:
-        while True:
-            area = self.rng.choice(list(DISTRICTS.values()))
-            sequence = self.rng.randrange(1, 999)
-            if (sequence % 2 == 1) != (sex == "1"):
-                sequence += 1
-            partial = f"{area}{birth:%Y%m%d}{sequence:03d}"
-            number = partial + ric.calc_check_digit(partial + "0")
-            if not ric.is_valid(number):
-                partial = CITY_AREA_CODE + partial[6:]
-                number = partial + ric.calc_check_digit(partial + "0")
-            if number not in self.used_ids:
-                self.used_ids.add(number)
-                return number
+        return draw_id_number(self.rng, self.used_ids, birth, sex)
 
     def _bank_card(self) -> str:
-        partial = "621700" + f"{self.rng.randrange(10**12):012d}"
-        return partial + luhn.calc_check_digit(partial)
+        return draw_bank_card(self.rng)
 
     # Events
 
@@ -803,6 +790,33 @@ class _Builder:
         except LookupError:
             return False
         return True
+
+
+def draw_id_number(
+    rng: random.Random, used_ids: set[str], birth: dt.date, sex: str
+) -> str:
+    """Draw an unused ID number with a valid check digit, and add it to `used_ids`."""
+    while True:
+        area = rng.choice(list(DISTRICTS.values()))
+        sequence = rng.randrange(1, 999)
+        # The sequence's last digit is odd for men and even for women.
+        if (sequence % 2 == 1) != (sex == "1"):
+            sequence += 1
+        partial = f"{area}{birth:%Y%m%d}{sequence:03d}"
+        number = partial + ric.calc_check_digit(partial + "0")
+        if not ric.is_valid(number):
+            # A district created after the birth year is not valid for it.
+            partial = CITY_AREA_CODE + partial[6:]
+            number = partial + ric.calc_check_digit(partial + "0")
+        if number not in used_ids:
+            used_ids.add(number)
+            return number
+
+
+def draw_bank_card(rng: random.Random) -> str:
+    """Draw a 19-digit bank card number with a valid Luhn check digit."""
+    partial = "621700" + f"{rng.randrange(10**12):012d}"
+    return partial + luhn.calc_check_digit(partial)
 
 
 def _unit_summary(entry_type: str, day: dt.date) -> str:

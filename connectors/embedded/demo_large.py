@@ -19,16 +19,15 @@ from typing import Any
 
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
-from stdnum import luhn
-from stdnum.cn import ric
 
 from connectors.embedded import codes, finance
 from connectors.embedded.demo_data import (
-    CITY_AREA_CODE,
     DISTRICTS,
     GIVEN,
     STREETS,
     SURNAMES,
+    draw_bank_card,
+    draw_id_number,
 )
 from connectors.embedded.models import (
     Account,
@@ -295,26 +294,10 @@ class _LargeUnit:
         return first + dt.timedelta(days=self.rng.randrange((last - first).days))
 
     def _id_number(self, birth: dt.date, sex: str) -> str:
-        """Draw an unused ID number with a valid check digit for this birth and sex."""
-        while True:
-            area = self.rng.choice(list(DISTRICTS.values()))
-            sequence = self.rng.randrange(1, 999)
-            # The sequence's last digit is odd for men and even for women.
-            if (sequence % 2 == 1) != (sex == "1"):
-                sequence += 1
-            partial = f"{area}{birth:%Y%m%d}{sequence:03d}"
-            number = partial + ric.calc_check_digit(partial + "0")
-            if not ric.is_valid(number):
-                # A district created after the birth year is not valid for it.
-                partial = CITY_AREA_CODE + partial[6:]
-                number = partial + ric.calc_check_digit(partial + "0")
-            if number not in self.used_ids:
-                self.used_ids.add(number)
-                return number
+        return draw_id_number(self.rng, self.used_ids, birth, sex)
 
     def _bank_card(self) -> str:
-        partial = "621700" + f"{self.rng.randrange(10**12):012d}"
-        return partial + luhn.calc_check_digit(partial)
+        return draw_bank_card(self.rng)
 
     def _wage(self) -> Decimal:
         wage = Decimal(self.rng.choice((1500, 2800, 4200, 5678, 6500, 9000, 12000)))
