@@ -132,7 +132,7 @@ _DEPOSIT_ORDER = case(
 _SORT_KEYS: dict[str, Any] = {
     "person_account": Account.person_account,
     # NOTE: text sorts in the database's collation. Under C or C.UTF-8 (SQLite's
-    # default, and the test server's) that is Python's code-point order; other
+    # default, and the test server's) that is Python's code-point order. Other
     # PostgreSQL collations may order names differently from the full list.
     "name": Person.name,
     "id_number": Person.id_number,

@@ -19,7 +19,7 @@ The server also serves the operation `review.status` itself, with params
 decisions on delivered applications, in case a callback was lost.
 
 NOTE: the stored responses and the unsent decisions live in this process's memory, so
-a restarted server forgets them. The embedded core still ignores an application number
+a restarted server loses them. The embedded core still ignores an application number
 it has queued, and the hall's polling picks up a decision whose callback was lost.
 """
 

@@ -152,7 +152,7 @@ def test_slots_fill_exact_count() -> None:
     interest_days = [s.day for s in laid_out if s.entry_type == codes.INTEREST]
     assert all(day.month == 6 and day.day == 30 for day in interest_days)
     # The 99 entries after the opening balance run from May 2019 to November
-    # 2026, which holds eight 30 Junes.
+    # 2026, which contains eight 30 Junes.
     assert len(interest_days) == 8
 
 
