@@ -57,11 +57,18 @@ def verified_facts(service: Service, data: Mapping[str, Any]) -> list[dict[str, 
 
 
 def issue(
-    session: Session, service: Service, caller: Caller, data: Mapping[str, Any]
+    session: Session,
+    service: Service,
+    caller: Caller,
+    data: Mapping[str, Any],
+    code: str | None = None,
 ) -> IssuedCertificate:
-    """Add a certificate with a new code to the session; the caller commits it."""
+    """Add a certificate to the session, with `code` or a new one; the caller commits.
+
+    A print job passes the code it drew when it was queued, since the PDF prints it.
+    """
     certificate = IssuedCertificate(
-        code=new_code(),
+        code=code or new_code(),
         service_id=service.id,
         title=service.printout.filename if service.printout else service.title,
         hall=caller.hall,

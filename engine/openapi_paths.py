@@ -385,9 +385,7 @@ def apply_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, 
     }
 
 
-def account_paths(
-    service: Service, base: str, form: dict[str, Any]
-) -> dict[str, Any]:
+def account_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, Any]:
     """Describe an account service, whose operation runs at once after the checks."""
     inputs = dict(extra_inputs(service))
     if service.verification == "sms":
@@ -797,7 +795,10 @@ def sms_code_paths(service: Service) -> dict[str, Any]:
             "content": {HTML: {"schema": _TEXT}},
         },
         "400": response("Invalid"),
-        "401": {"description": "No live session.", "content": {HTML: {"schema": _TEXT}}},
+        "401": {
+            "description": "No live session.",
+            "content": {HTML: {"schema": _TEXT}},
+        },
     }
     return {
         "/sms/send": {
@@ -819,8 +820,7 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
     assert service.printout is not None
     filename = service.printout.filename
     pdf = {
-        "description": f"The certificate {filename}.pdf, with a new verification "
-        "code.",
+        "description": f"The certificate {filename}.pdf, with a new verification code.",
         "headers": {
             "Content-Disposition": {
                 "required": True,
@@ -838,6 +838,12 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
     }
     answers = {
         "200": pdf,
+        "202": {
+            "description": "The document has more rows than one request lays out: "
+            "it is queued as a print job, and the page polls for its progress "
+            "until the download link appears.",
+            "content": {HTML: {"schema": _TEXT}},
+        },
         "302": response("LoginRedirect"),
         "400": response("Invalid"),
         "404": {
@@ -853,7 +859,33 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
         "503": response("Unavailable"),
     }
     inputs = {"_action": {"type": "string", "enum": ["print"]}}
+    token = [path_parameter("token", _DRAFT_TOKEN)]
+    job = f"/{service.hall}/print/{service.id}/jobs/{{token}}"
     return {
+        job: {
+            "get": operation(
+                f"{service.id}-print-job",
+                "The progress of one's own print job; a fragment for htmx",
+                {
+                    "200": response("Page"),
+                    "302": response("LoginRedirect"),
+                    "404": response("NotFound"),
+                },
+                parameters=token,
+            )
+        },
+        f"{job}/pdf": {
+            "get": operation(
+                f"{service.id}-print-job-pdf",
+                "Download the PDF of one's own finished print job",
+                {
+                    "200": pdf,
+                    "302": response("LoginRedirect"),
+                    "404": response("NotFound"),
+                },
+                parameters=token,
+            )
+        },
         f"/{service.hall}/print/{service.id}": {
             "get": operation(
                 f"{service.id}-page",
@@ -866,7 +898,7 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
                 answers,
                 requestBody=form_body(with_inputs(form, inputs)),
             ),
-        }
+        },
     }
 
 

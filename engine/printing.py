@@ -21,7 +21,7 @@ from flask import (
 )
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
-from engine import certificates
+from engine import certificates, print_jobs
 from engine.app import current_hall, db
 from engine.auth import current_caller, login_required
 from engine.forms import FormRuntime, FormState
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 printing = Blueprint("certificates", __name__)
 
 DEFAULT_CENTRE_NAME = "韶关市住房公积金管理中心"
-RENDER_FAILED = "证明生成失败：内容中含有证明字库未收录的字符，请联系公积金中心处理"
 CORE_FAILED = "核心系统暂时无法出具证明，请稍后再试"
 
 
@@ -76,6 +75,7 @@ def _page(service: Service, state: FormState, status: int = 200) -> Any:
         menu=current_hall().services_of(service.hall),
         extra_errors={},
         attachment_errors={},
+        jobs=print_jobs.recent(db(), service.id, _caller()),
     )
     return body, status
 
@@ -133,24 +133,18 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     assert service.printout is not None
     session = db()
     caller = _caller()
-    certificate = certificates.issue(session, service, caller, answer)
-    code = certificates.display_code(certificate.code)
-    context = {
-        "title": service.printout.filename,
-        "centre_name": centre_name(),
-        "issued_on": dt.datetime.now(LOCAL_ZONE).date(),
-        "code": code,
-        "verify_url": url_for("certificates.verify", code=code, _external=True),
-        "data": answer,
-    }
-    # NOTE: rendering runs inside the request. A 2,000-row interest statement took
-    # about 14 s on a 2-core machine, so a unit far larger may outlast a worker timeout.
+    code = certificates.new_code()
+    context = _print_context(service, code, answer)
+    limit = current_app.config.get("PRINT_JOB_ROWS", print_jobs.DEFAULT_JOB_ROWS)
+    if print_jobs.row_count(answer) > limit:
+        return _queue(service, caller, context, code)
+    certificate = certificates.issue(session, service, caller, answer, code=code)
     try:
         content = renderer().render(service.printout.template, context)
     except MissingGlyphs as error:
         session.rollback()
         log.error("certificate %s not rendered: %s", service.id, error)
-        state.form_errors.append(RENDER_FAILED)
+        state.form_errors.append(print_jobs.RENDER_FAILED)
         return _page(service, state, 500)
     subject = caller.unit_account if caller.hall == "unit" else caller.person_account
     session.add(
@@ -158,13 +152,78 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
             hall=caller.hall,
             actor=subject or "-",
             action="print",
-            address=(request.remote_addr or "unknown")[:64],
+            address=_address(),
             detail={"service": service.id, "certificate": certificate.id},
         )
     )
     session.commit()
     log.info("certificate %s issued for %s", certificate.id, service.id)
     return pdf_download(content, service.printout.filename, service.id)
+
+
+def _print_context(
+    service: Service, code: str, answer: dict[str, Any]
+) -> dict[str, Any]:
+    assert service.printout is not None
+    printed_code = certificates.display_code(code)
+    return {
+        "title": service.printout.filename,
+        "centre_name": centre_name(),
+        "issued_on": dt.datetime.now(LOCAL_ZONE).date(),
+        "code": printed_code,
+        "verify_url": url_for("certificates.verify", code=printed_code, _external=True),
+        "data": answer,
+    }
+
+
+def _queue(service: Service, caller: Caller, context: dict[str, Any], code: str) -> Any:
+    """Queue a long document as a print job and return its progress page."""
+    session = db()
+    job = print_jobs.queue(session, service, caller, context, code, _address())
+    session.commit()
+    log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
+    print_jobs.start(current_app._get_current_object(), job.id)
+    return _job_page(service, job, 202)
+
+
+def _job_page(service: Service, job: Any, status: int = 200) -> Any:
+    """Render the job's progress as a whole page, or as the fragment htmx polls for."""
+    template = (
+        "partials/print_job.html"
+        if request.headers.get("HX-Request") == "true"
+        else "print_job.html"
+    )
+    body = render_template(
+        template,
+        service=service,
+        job=job,
+        minutes=print_jobs.minutes_needed(job.row_count),
+        menu=current_hall().services_of(service.hall),
+    )
+    return body, status
+
+
+@printing.get("/<any(unit, person):hall>/print/<service_id>/jobs/<token>")
+@login_required()
+def print_job(hall: str, service_id: str, token: str) -> Any:
+    service = _print_service(hall, service_id)
+    job = print_jobs.find(db(), token, service.id, _caller())
+    if job is None:
+        abort(404)
+    if print_jobs.stalled(job):
+        print_jobs.start(current_app._get_current_object(), job.id)
+    return _job_page(service, job)
+
+
+@printing.get("/<any(unit, person):hall>/print/<service_id>/jobs/<token>/pdf")
+@login_required()
+def print_job_pdf(hall: str, service_id: str, token: str) -> Any:
+    service = _print_service(hall, service_id)
+    assert service.printout is not None
+    job = print_jobs.find(db(), token, service.id, _caller())
+    if job is None or job.status != print_jobs.READY or job.pdf is None:
+        abort(404)
+    return pdf_download(job.pdf, service.printout.filename, service.id)
 
 
 def pdf_download(content: bytes, filename: str, ascii_name: str) -> Response:

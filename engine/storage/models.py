@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -243,6 +251,39 @@ class IssuedCertificate(HallBase):
     # A list of {"label": ..., "value": ...} in the order the spec declares them.
     facts: Mapped[list[Any]] = mapped_column(default=list)
     issued_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PrintJob(HallBase):
+    """A long certificate rendered outside the request that asked for it.
+
+    The verification code is drawn when the job is queued, because every page prints
+    it; the certificate that /verify confirms is added only once the PDF exists.
+    """
+
+    __tablename__ = "print_job"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The job's address in links; unguessable, and checked against the owner too.
+    token: Mapped[str] = mapped_column(String(43), unique=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    service_id: Mapped[str] = mapped_column(String(60))
+    hall: Mapped[str] = mapped_column(String(10))
+    unit_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    person_account: Mapped[str | None] = mapped_column(String(20), index=True)
+    # queued, rendering, ready, failed
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    # The print template's data, with money and dates tagged so they read back exact.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    row_count: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(String(200))
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    certificate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("issued_certificate.id")
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class VerificationLookup(HallBase):

@@ -406,13 +406,20 @@ def test_openapi_describes_print_download() -> None:
     assert operations_of(document) == {
         f"GET {page}",
         f"POST {page}",
+        f"GET {page}/jobs/{{token}}",
+        f"GET {page}/jobs/{{token}}/pdf",
         "GET /verify",
         "GET /verify/{code}",
     }
-    issued = document["paths"][page]["post"]["responses"]["200"]
+    answers = document["paths"][page]["post"]["responses"]
+    issued = answers["200"]
     assert list(issued["content"]) == ["application/pdf"]
     disposition = issued["headers"]["Content-Disposition"]
     assert disposition["required"] is True
+    assert list(answers["202"]["content"]) == ["text/html"]
+    finished = document["paths"][f"{page}/jobs/{{token}}/pdf"]["get"]["responses"]
+    assert list(finished["200"]["content"]) == ["application/pdf"]
+    assert sorted(finished) == ["200", "302", "404"]
     verify = document["paths"]["/verify/{code}"]["get"]
     assert verify["security"] == []
     assert sorted(verify["responses"]) == ["200", "404", "429"]
