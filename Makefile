@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
 
-.PHONY: run test test-postgresql bench bench-pages bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates
+.PHONY: run test test-postgresql bench bench-pages bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates bench-statement
 
 setup: $(VENV)/.installed
 
@@ -60,6 +60,12 @@ bench-certificates: setup pdf-libs
 		fi; }
 	$(BIN)/python benchmarks/bench_certificates.py
 
+# The large unit's interest statement, printed as a print job and read back with
+# pdftotext; EMPLOYEES=500 makes a quick run.
+EMPLOYEES ?= 20000
+bench-statement: setup pdf-libs pdf-tools
+	$(BIN)/python benchmarks/long_statement.py --employees $(EMPLOYEES)
+
 database: setup
 	$(BIN)/hall db upgrade
 	$(BIN)/hall demo seed
@@ -78,7 +84,7 @@ test-postgresql: test-setup
 
 # Speed and memory benchmarks; they print figures against their targets and stay
 # out of `make test`.
-bench: setup bench-certificates bench-pages bench-large bench-large-postgresql
+bench: setup bench-certificates bench-statement bench-pages bench-large bench-large-postgresql
 	$(BIN)/python benchmarks/specs_load.py
 	$(BIN)/python benchmarks/worker_memory.py
 	$(BIN)/python benchmarks/base_change_import.py

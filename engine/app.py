@@ -94,6 +94,9 @@ def default_config(instance: Path) -> dict[str, Any]:
         "CA_CRLS": os.environ.get("HALL_CA_CRLS", ""),
         "CA_TRUSTED_PROXIES": os.environ.get("HALL_CA_TRUSTED_PROXIES", ""),
         "CA_CERT_HEADER": os.environ.get("HALL_CA_CERT_HEADER", "X-Client-Cert"),
+        # Certificates with more rows than this are rendered as print jobs; 300 rows
+        # take about 1.5 s to lay out on a 2-core machine.
+        "PRINT_JOB_ROWS": int(os.environ.get("HALL_PRINT_JOB_ROWS", "300")),
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(minutes=30),
         "SESSION_REFRESH_EACH_REQUEST": True,
         "SESSION_COOKIE_HTTPONLY": True,

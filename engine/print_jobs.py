@@ -30,8 +30,6 @@ from renderers.pdf.renderer import MissingGlyphs, pdf_in_child_process
 
 log = logging.getLogger(__name__)
 
-# Documents with more rows than this render as a job; 300 rows take about 2 seconds.
-DEFAULT_JOB_ROWS = 300
 # A claimed job not finished within this time is taken to have lost its process.
 LEASE = dt.timedelta(minutes=30)
 MAX_ATTEMPTS = 3

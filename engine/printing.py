@@ -135,8 +135,7 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     caller = _caller()
     code = certificates.new_code()
     context = _print_context(service, code, answer)
-    limit = current_app.config.get("PRINT_JOB_ROWS", print_jobs.DEFAULT_JOB_ROWS)
-    if print_jobs.row_count(answer) > limit:
+    if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
         return _queue(service, caller, context, code)
     certificate = certificates.issue(session, service, caller, answer, code=code)
     try:
