@@ -257,6 +257,7 @@ def _register_page_globals(app: Flask) -> None:
         row_page,
         top_cells,
     )
+    from engine.stored_rows import stored_row_page
 
     app.jinja_env.globals.update(
         top_cells=top_cells,
@@ -264,6 +265,7 @@ def _register_page_globals(app: Flask) -> None:
         error_summary=error_summary,
         row_page=row_page,
         carried_inputs=carried_inputs,
+        stored_row_page=stored_row_page,
     )
 
 
