@@ -260,6 +260,7 @@ def _register_page_globals(app: Flask) -> None:
         row_page,
         top_cells,
     )
+    from engine.stored_rows import stored_row_page
 
     app.jinja_env.globals.update(
         top_cells=top_cells,
@@ -267,6 +268,7 @@ def _register_page_globals(app: Flask) -> None:
         error_summary=error_summary,
         row_page=row_page,
         carried_inputs=carried_inputs,
+        stored_row_page=stored_row_page,
     )
 
 

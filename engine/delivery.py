@@ -72,8 +72,18 @@ WAITING_LABELS = {
     DEAD: "转交中心失败，中心工作人员将处理",
 }
 
+# The same states as the centre's reviewers see them on the review pages.
+STAFF_WAITING_LABELS = {
+    PENDING: "正在转交中心",
+    DEAD: "转交中心失败",
+}
 
-def waiting_label(application_status: str, delivery_status: str | None) -> str | None:
+
+def waiting_label(
+    application_status: str,
+    delivery_status: str | None,
+    labels: dict[str, str] = WAITING_LABELS,
+) -> str | None:
     """Return the status to show for a submitted application not yet delivered.
 
     None means the application's own status label applies: it was delivered, decided,
@@ -81,7 +91,21 @@ def waiting_label(application_status: str, delivery_status: str | None) -> str |
     """
     if application_status != "submitted" or delivery_status is None:
         return None
-    return WAITING_LABELS.get(delivery_status)
+    return labels.get(delivery_status)
+
+
+def undelivered(session: Session) -> dict[str, str]:
+    """Return the delivery status of each submitted, not yet delivered application.
+
+    The keys are application numbers. Delivered and rejected deliveries are left out,
+    so the result stays as small as the outbox backlog.
+    """
+    rows = session.execute(
+        select(Delivery.idempotency_key, Delivery.status)
+        .join(Application, Application.id == Delivery.application_id)
+        .where(Delivery.status.in_((PENDING, DEAD)), Application.status == "submitted")
+    )
+    return {number: status for number, status in rows}
 
 
 def delivery_status(session: Session, application: Application) -> str | None:

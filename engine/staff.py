@@ -20,6 +20,14 @@ from sqlalchemy import select
 from connectors.base import CoreError
 from engine.app import current_hall, db
 from engine.auth import login_required
+from engine.delivery import (
+    DEAD,
+    PENDING,
+    STAFF_WAITING_LABELS,
+    delivery_status,
+    undelivered,
+    waiting_label,
+)
 from engine.fields import TEXTAREA_CONTROLS, has_hidden_characters
 from engine.records import STATUS_LABELS
 from engine.storage.models import Application, AuditEntry
@@ -44,6 +52,18 @@ def _application(number: str) -> Application:
     return found
 
 
+# A reviewer decides only an application whose delivery the core has confirmed, or
+# one that has no outbox row. While the delivery is pending or dead, the hall cannot
+# tell whether the core has received the application. A decision taken then could
+# settle a copy the hall still counts as undelivered, and the dead delivery would stay
+# listed for requeue. So a dead delivery is requeued first, and a pending one is
+# decided after the worker records it as delivered.
+UNDECIDABLE_MESSAGES = {
+    DEAD: "申报 {number} 转交中心失败，请先在“投递失败的申报”中重新投递，转交成功后再审核",
+    PENDING: "申报 {number} 正在转交中心，转交成功后才能审核",
+}
+
+
 @staff.get("/reviews")
 @login_required("staff")
 def queue() -> Any:
@@ -53,18 +73,31 @@ def queue() -> Any:
         for service in current_hall().services.values()
         if service.submit_operation
     }
-    return render_template("staff_queue.html", items=items, titles=titles)
+    undelivered_states = undelivered(db())
+    return render_template(
+        "staff_queue.html",
+        items=items,
+        titles=titles,
+        delivery_states=undelivered_states,
+        dead_total=sum(1 for status in undelivered_states.values() if status == DEAD),
+        staff_labels=STAFF_WAITING_LABELS,
+        submitted_label=STATUS_LABELS["submitted"],
+    )
 
 
 @staff.get("/reviews/<number>")
 @login_required("staff")
 def review(number: str) -> Any:
     application = _application(number)
+    state = delivery_status(db(), application)
+    label = waiting_label(application.status, state, STAFF_WAITING_LABELS)
     return render_template(
         "staff_review.html",
         application=application,
         service=current_hall().services.get(application.service_id),
-        status_label=STATUS_LABELS.get(application.status, application.status),
+        status_label=label or STATUS_LABELS.get(application.status, application.status),
+        delivery_dead=label is not None and state == DEAD,
+        decidable=application.status == "submitted" and label is None,
     )
 
 
@@ -76,6 +109,13 @@ def decide(number: str) -> Any:
     comment = request.form.get("comment", "").strip()
     reviewer = session.get("staff_id", "")
     core = current_hall().core
+    state = delivery_status(db(), application)
+    if waiting_label(application.status, state) is not None:
+        log.warning(
+            "decision on %s rejected: its delivery to the core is %s", number, state
+        )
+        flash(UNDECIDABLE_MESSAGES[state].format(number=number))
+        return redirect(url_for("staff.review", number=number))
     problem = _comment_problem(decision, comment)
     if problem:
         flash(problem)
