@@ -307,5 +307,5 @@ def test_tagged_json_reads_back_money_and_dates_exactly() -> None:
 def test_print_job_estimate_whole_minutes() -> None:
     assert print_jobs.minutes_needed(0) == 1
     assert print_jobs.minutes_needed(300) == 1
-    assert print_jobs.minutes_needed(20_000) == 3
+    assert print_jobs.minutes_needed(20_000) == 4
     assert print_jobs.row_count({"rows": [1, 2, 3], "name": "x"}) == 3
