@@ -7,6 +7,8 @@ It is signed like the hall's requests to the core (see `connectors.http`), with 
 a bad or old signature and for a nonce it has seen, and 404 for an application that is
 unknown or belongs to another caller, with the same body in both cases. A decision the
 application already has returns 200 and changes nothing, so the core may repeat one.
+An address with MAX_FAILURES_PER_ADDRESS responses of 401 in FAILURE_WINDOW gets 429,
+before its signature is checked, until its failures age out of the window.
 Without `HALL_CORE_SECRET` the endpoint does not exist.
 """
 
@@ -18,7 +20,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +34,7 @@ from connectors.http import (
 )
 from engine.app import current_hall
 from engine.decisions import CONFLICT, DECISIONS, NOT_FOUND, apply_decision
-from engine.storage.models import CoreCallbackNonce, utcnow
+from engine.storage.models import CoreCallbackFailure, CoreCallbackNonce, utcnow
 from engine.submission import valid_number
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ callbacks = Blueprint("core_callbacks", __name__)
 DECISION_PATH = "/core/decisions"
 MAX_BODY = 64 * 1024
 MAX_COMMENT_LENGTH = 500
+# A callback the core signs fails only when its clock or secret is wrong, while a
+# forged one always fails. Only failures are counted, so valid callbacks never add up.
+FAILURE_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_ADDRESS = 20
 
 
 class InvalidDecision(ValueError):
@@ -53,6 +59,14 @@ def decision() -> Response:
     secret = current_app.config.get("HALL_CORE_SECRET") or ""
     if not secret:
         return _answer(404, {"error": {"kind": "not_found", "message": "未启用"}})
+
+    address = _address()
+    factory = current_hall().session_factory
+    with factory() as session:
+        throttled = failures_throttled(session, address)
+    if throttled:
+        log.warning("decision callbacks throttled for %s", address)
+        return _throttled()
 
     if (request.content_length or 0) > MAX_BODY:
         return _error(413, "too_large", f"请求体不能超过 {MAX_BODY} 字节")
@@ -67,13 +81,15 @@ def decision() -> Response:
     path = request.script_root + request.path
     problem = callback_signature_problem(secret, headers, "POST", path, body)
     if problem is not None:
-        log.warning("rejected a decision callback: %s", problem)
+        log.warning("rejected a decision callback from %s: %s", address, problem)
+        with factory() as session:
+            record_failure(session, address)
         return _error(401, "signature", "签名无效或已过期")
 
-    factory = current_hall().session_factory
     with factory() as session:
         if not remember_nonce(session, headers[NONCE_HEADER]):
-            log.warning("rejected a replayed decision callback")
+            log.warning("rejected a replayed decision callback from %s", address)
+            record_failure(session, address)
             return _error(401, "signature", "签名无效或已过期")
         try:
             number, caller, status, comment = parse_decision(body)
@@ -104,6 +120,40 @@ def _read_body(limit: int) -> bytes:
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts)
+
+
+def _address() -> str:
+    return (request.remote_addr or "unknown")[:64]
+
+
+def failures_throttled(session: Session, address: str) -> bool:
+    """Tell whether an address has failed too many callbacks in the window."""
+    since = utcnow() - FAILURE_WINDOW
+    failures = session.scalar(
+        select(func.count())
+        .select_from(CoreCallbackFailure)
+        .where(CoreCallbackFailure.address == address, CoreCallbackFailure.at >= since)
+    )
+    return (failures or 0) >= MAX_FAILURES_PER_ADDRESS
+
+
+def record_failure(session: Session, address: str) -> None:
+    """Count a failed callback of an address, deleting failures older than the window."""
+    cutoff = utcnow() - FAILURE_WINDOW
+    session.execute(delete(CoreCallbackFailure).where(CoreCallbackFailure.at < cutoff))
+    session.add(CoreCallbackFailure(address=address))
+    session.commit()
+
+
+def _throttled() -> Response:
+    minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+    response = _error(
+        429, "throttled", f"签名校验失败次数过多，请 {minutes} 分钟后再试"
+    )
+    # The window's length is the longest wait, since by then every counted failure
+    # has aged out.
+    response.headers["Retry-After"] = str(int(FAILURE_WINDOW.total_seconds()))
+    return response
 
 
 def remember_nonce(session: Session, nonce: str) -> bool:

@@ -10,7 +10,7 @@ The centre's staff decide over the same signed requests: `GET /staff/reviews` li
 the undecided applications and `POST /staff/reviews/{number}` with
 `{"decision": "approve" or "return", "staff_id", "comment"}` decides one. With a
 `callback_url`, each decision is then sent to the hall with `send_decision`; one
-that gets no response, a 401 or a 5xx is kept in `unsent_decisions` until
+that gets no response, a 401, a 429 or a 5xx is kept in `unsent_decisions` until
 `resend_decisions` delivers it.
 
 The server also serves the operation `review.status` itself, with params
@@ -252,8 +252,9 @@ class CoreHttpApp:
         self.callback_statuses.append(status)
         if status != 200:
             log.warning("the hall responded to decision %s with %d", number, status)
-        # A 4xx other than 401 means the decision is invalid, so it is not resent.
-        return status < 500 and status != 401
+        # A 4xx other than 401 and 429 means the decision is invalid, so it is not
+        # resent. A 429 means the hall throttles this address for a while.
+        return status < 500 and status not in (401, 429)
 
 
 def _read_body(environ: dict[str, Any]) -> bytes | None:

@@ -134,6 +134,18 @@ class CoreCallbackNonce(HallBase):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
 
+class CoreCallbackFailure(HallBase):
+    """A callback rejected for its signature or nonce, counted to throttle an address."""
+
+    __tablename__ = "core_callback_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_core_callback_failure_address_at", "address", "at"),)
+
+
 class Attachment(HallBase):
     """An uploaded scan or PDF; stored under a generated name, shown by its original."""
 

@@ -25,7 +25,7 @@ from delivery_support import (
 )
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 from support import login_unit, parse
@@ -42,10 +42,16 @@ from connectors.http import (
     encode,
     signature,
 )
-from engine.core_callbacks import MAX_BODY
+from engine.core_callbacks import MAX_BODY, MAX_FAILURES_PER_ADDRESS
 from engine.delivery import DeliveryWorker, RetryPolicy
 from engine.policy import Policy
-from engine.storage.models import Application, AuditEntry, Delivery, utcnow
+from engine.storage.models import (
+    Application,
+    AuditEntry,
+    CoreCallbackFailure,
+    Delivery,
+    utcnow,
+)
 
 CALLBACK_PATH = "/core/decisions"
 UNIT_B = "0201000002"
@@ -400,6 +406,31 @@ def test_decision_resent_after_hall_outage(
     assert stored(app, number).status == "submitted"
 
     hall_server.start()
+    assert core.resend_decisions() == 0
+    assert stored(app, number).status == "approved"
+    assert callback_audits(app, number) == 1
+
+
+def test_decision_resent_after_throttle(
+    app: Flask,
+    desk: tuple[CoreHttpApp, CoreServer],
+    hall_server: CoreServer,
+) -> None:
+    core, server = desk
+    number = delivered_application(app, server.url)
+    # Forged callbacks from the core's own address have used up its failures.
+    with sessions_of(app)() as session:
+        for _ in range(MAX_FAILURES_PER_ADDRESS):
+            session.add(CoreCallbackFailure(address="127.0.0.1"))
+        session.commit()
+    assert staff_decide(server, number, "approve")[0] == 200
+    assert core.callback_statuses == [429]
+    assert len(core.unsent_decisions) == 1
+    assert stored(app, number).status == "submitted"
+
+    with sessions_of(app)() as session:
+        session.execute(delete(CoreCallbackFailure))
+        session.commit()
     assert core.resend_decisions() == 0
     assert stored(app, number).status == "approved"
     assert callback_audits(app, number) == 1
