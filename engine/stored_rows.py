@@ -1,9 +1,9 @@
 """Pages of the rows stored in an application or a checked draft.
 
 A base-change application can carry tens of thousands of rows, so the applicant's
-check page, the application page and the staff review page show one page of each
-row table at a time. The page number travels in a plain query parameter per table,
-so the links work without JavaScript.
+review page before confirming, the application page and the staff review page show
+one page of each row table at a time. The page number travels in a plain query
+parameter per table, so the links work without JavaScript.
 """
 
 from __future__ import annotations
