@@ -16,6 +16,7 @@ from engine.attachments import TYPES as ATTACHMENT_TYPES
 from engine.forms import PAGE_INPUT
 from engine.import_pages import FILE_INPUT
 from engine.service import RowTable, Service
+from engine.stored_rows import PAGE_PARAMETER_PREFIX, ROWS_PER_PAGE
 
 HTML = "text/html"
 PDF = "application/pdf"
@@ -364,6 +365,10 @@ def apply_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, 
         "properties": {"_draft": _DRAFT_TOKEN},
         "required": ["_draft"],
     }
+    review_parameters = [
+        path_parameter("token", _DRAFT_TOKEN),
+        *_stored_row_pages(service),
+    ]
     return {
         base: {
             "get": operation(f"{service.id}-page", service.title, page_answers),
@@ -382,7 +387,54 @@ def apply_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, 
                 requestBody=form_body(confirm_body),
             )
         },
+        f"{base}/drafts/{{token}}/review": {
+            "get": operation(
+                f"{service.id}-draft-review",
+                f"{service.title}: the review page of one's own checked draft, "
+                "at the requested page of each row table",
+                _draft_review_answers(service),
+                parameters=review_parameters,
+            )
+        },
     }
+
+
+def _stored_row_pages(service: Service) -> list[dict[str, Any]]:
+    """Describe the query parameters that pick the shown page of each row table."""
+    return [
+        {
+            "name": f"{PAGE_PARAMETER_PREFIX}{table.name}",
+            "in": "query",
+            "description": f"The page of {table.name}, {ROWS_PER_PAGE} rows each, "
+            "from 1. A missing or invalid number shows the first page, and a "
+            "number past the end shows the last page.",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,6}$"},
+        }
+        for table in service.rows
+    ]
+
+
+def _draft_review_answers(service: Service) -> dict[str, Any]:
+    answers = {
+        "200": response("Page"),
+        "302": {
+            "description": "The draft was confirmed: a redirect to the "
+            "application's page. Or no live session: a redirect to login.",
+            "headers": {"Location": {"required": True, "schema": _TEXT}},
+        },
+        "404": {
+            "description": "No checked draft of this service with this token, or "
+            "it belongs to another unit or person.",
+            "content": {HTML: {"schema": _TEXT}},
+        },
+    }
+    if service.result is not None:
+        answers["400"] = {
+            "description": "The trial run of the stored inputs failed: the form "
+            "again, with the core's message.",
+            "content": {HTML: {"schema": _TEXT}},
+        }
+    return answers
 
 
 def account_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
-"""Pages of the rows stored in a submitted application, for the pages that show it.
+"""Pages of the rows stored in an application or a checked draft.
 
-A base-change application can carry tens of thousands of rows, so the application
-and review pages show one page of each row table at a time. The page number travels
-in a plain query parameter per table, so the links work without JavaScript.
+A base-change application can carry tens of thousands of rows, so the applicant's
+review page before confirming, the application page and the staff review page show
+one page of each row table at a time. The page number travels in a plain query
+parameter per table, so the links work without JavaScript.
 """
 
 from __future__ import annotations
@@ -44,19 +45,23 @@ class StoredRowPage:
     def last(self) -> int:
         return (self.page - 1) * ROWS_PER_PAGE + len(self.rows)
 
-    def href(self, page: int, args: Mapping[str, Any]) -> str:
+    def href(self, page: int, args: Mapping[str, Any], path: str = "") -> str:
         """Build the link to `page`, keeping the other query parameters of `args`.
 
         Page 1 drops the parameter, so the first page has the page's plain address.
+        Without `path` the link is relative to the current address. A page rendered
+        in response to a POST passes the path of a GET route that shows the same rows.
         """
         query = merge_args(dict(args), **{self.parameter: page if page > 1 else None})
-        return f"?{query}#rows-{self.table.name}"
+        return f"{path}?{query}#rows-{self.table.name}"
 
 
 def stored_row_page(
     application: Application, table: RowTable, args: Mapping[str, Any]
 ) -> StoredRowPage:
     """Pick the page of `table`'s stored rows that the query parameters `args` request.
+
+    `application` is a submitted application or a draft whose inputs were checked.
 
     A missing or invalid page number shows the first page, and a number past the end
     shows the last page.

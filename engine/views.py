@@ -330,6 +330,12 @@ def _apply_post(service: Service) -> Any:
     }
     draft.data = data
     session.commit()
+    return _review_page(service, state, draft, trial)
+
+
+def _review_page(
+    service: Service, state: FormState, draft: Application, trial: Any
+) -> Any:
     return render_template(
         "review.html",
         service=service,
@@ -338,6 +344,51 @@ def _apply_post(service: Service) -> Any:
         result=trial,
         menu=current_hall().services_of(service.hall),
     )
+
+
+@halls.get("/<service_id>/drafts/<token>/review")
+@login_required()
+def draft_review(hall: str, service_id: str, token: str) -> Any:
+    """Show the review page of one's own checked draft, at the requested row pages.
+
+    The review page is first the response to the form's POST, so its links to
+    further pages of rows lead here. It shows the inputs stored by the last check,
+    which are what confirming submits.
+    """
+    service = _service(hall, service_id)
+    if service.kind != "apply":
+        abort(404)
+    caller = _caller()
+    draft = submission.find_draft(db(), token, service, caller)
+    if draft is None:
+        number = _confirmed_number(token, caller)
+        if number is None:
+            abort(404)
+        return redirect(url_for("halls.application", hall=hall, number=number))
+    if draft.data is None:
+        # The form was never submitted for review, so no review page exists.
+        abort(404)
+    state = _runtime(service).from_input(
+        MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
+    )
+    trial = None
+    if service.result is not None:
+        attachment_errors: dict[str, str] = {}
+        trial = _apply_trial(service, state, draft, draft.data, attachment_errors)
+        if trial is None:
+            return _render(
+                service, state, 400, draft=draft, attachment_errors=attachment_errors
+            )
+    return _review_page(service, state, draft, trial)
+
+
+def _confirmed_number(token: str, caller: Caller) -> str | None:
+    """Return the number of the caller's application confirmed from draft `token`."""
+    if not submission.valid_draft_token(token):
+        return None
+    query = select(Application).where(Application.draft_token == token)
+    done = db().scalars(submission.owned_by(query, caller)).first()
+    return done.number if done is not None and done.number else None
 
 
 def _apply_trial(
@@ -463,17 +514,11 @@ def confirm(hall: str, service_id: str) -> Any:
     token = request.form.get("_draft", "")
     draft = submission.find_draft(session, token, service, caller)
     if draft is None:
-        if not submission.valid_draft_token(token):
-            abort(404)
         # A second click after the first confirmed: show what the first one created.
-        done = session.scalars(
-            submission.owned_by(
-                select(Application).where(Application.draft_token == token), caller
-            )
-        ).first()
-        if done is not None and done.number:
-            return redirect(url_for("halls.application", hall=hall, number=done.number))
-        abort(404)
+        number = _confirmed_number(token, caller)
+        if number is None:
+            abort(404)
+        return redirect(url_for("halls.application", hall=hall, number=number))
     if draft.data is None:
         abort(400)
     # Attachments can still be removed after the review page, so check them again.

@@ -304,6 +304,7 @@ def test_openapi_describes_application() -> None:
         f"GET {base}",
         f"POST {base}",
         f"POST {base}/confirm",
+        f"GET {base}/drafts/{{token}}/review",
         f"POST {base}/calc",
         f"POST {base}/lookup/unit_ratios",
         f"POST {base}/rows/employees/add",
@@ -329,6 +330,13 @@ def test_openapi_describes_application() -> None:
     assert action.match("page:employees:2")
     assert action.match("remove_attachment:17")
     assert not action.match("add_row:other")
+
+    review = document["paths"][f"{base}/drafts/{{token}}/review"]["get"]
+    assert [parameter["name"] for parameter in review["parameters"]] == [
+        "token",
+        "page_employees",
+    ]
+    assert sorted(review["responses"]) == ["200", "302", "404"]
 
     download = "/unit/drafts/{token}/attachments/{attachment_id}"
     media = document["paths"][download]["get"]["responses"]["200"]["content"]
