@@ -142,6 +142,11 @@ def queue_withdrawal(
         return earlier
     account, person = caller_account(context, caller)
     lock_account(context, account)
+    # A call with the same number may have committed while this one waited for the
+    # lock. The check for a second open withdrawal would then reject this retry.
+    earlier = review.already_submitted(context, caller, operation, number)
+    if earlier is not None:
+        return earlier
     figures = assess(account, person)
     payload = {"reason": REASONS[operation]}
     payload.update((name, figures[name]) for name in stored)
