@@ -10,20 +10,20 @@ from typing import Any
 from sqlalchemy import select
 
 from connectors.base import Caller, Rejected
-from connectors.embedded import finance, inputs, review
+from connectors.embedded import finance
 from connectors.embedded.bookings import book, lock_account
 from connectors.embedded.codes import INTEREST, WITHDRAWAL
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import Account, LedgerEntry, Person, ReviewItem
 from connectors.embedded.scope import caller_account
 from connectors.embedded.withdrawals import (
-    REASONS,
     RETIREMENT,
     TITLES,
     account_of,
     bank_card,
     check_account,
     open_withdrawals,
+    queue_withdrawal,
 )
 
 CLOSED_BY_WITHDRAWAL = "05"
@@ -99,23 +99,19 @@ def trial(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> di
 
 def submit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
     """Queue a retirement withdrawal of the whole balance for review."""
-    number = inputs.text(params, "application_number", "申报编号")
-    earlier = review.already_submitted(context, caller, RETIREMENT, number)
-    if earlier is not None:
-        return earlier
-    account, person = caller_account(context, caller)
-    lock_account(context, account)
-    figures = _check(context, account, person, params)
-    payload = {
-        "reason": REASONS[RETIREMENT],
-        "retirement_date": figures["retirement_date"],
-        "by_certificate": figures["by_certificate"],
-        "balance": figures["balance"],
-        "interest": figures["interest"],
-        "amount": figures["amount"],
-        "bank_card": figures["bank_card"],
-    }
-    return review.submit(context, caller, RETIREMENT, number, payload)
+
+    def assess(account: Account, person: Person) -> dict[str, Any]:
+        return _check(context, account, person, params)
+
+    stored = (
+        "retirement_date",
+        "by_certificate",
+        "balance",
+        "interest",
+        "amount",
+        "bank_card",
+    )
+    return queue_withdrawal(context, caller, params, RETIREMENT, assess, stored)
 
 
 def _check(

@@ -198,6 +198,19 @@ def _transfer(
 ) -> None:
     """Move the account and its balance to `target`, which deposits for it from now."""
     amount = account.balance
+    _book_transfer(context, source, target, account, amount)
+    old_status = account.status
+    account.unit_id = target.id
+    account.status = ACTIVE
+    _record_transfer(context, source, target, account, amount, item)
+    if old_status == SEALED:
+        _record_unseal(context, target, account, item)
+
+
+def _book_transfer(
+    context: CoreContext, source: Unit, target: Unit, account: Account, amount: Decimal
+) -> None:
+    """Book the amount leaving `source` and reaching `target` in each ledger."""
     postings.book(
         context,
         account_id=account.id,
@@ -226,9 +239,17 @@ def _transfer(
         summary="职工转入",
         amount=amount,
     )
-    old_status = account.status
-    account.unit_id = target.id
-    account.status = ACTIVE
+
+
+def _record_transfer(
+    context: CoreContext,
+    source: Unit,
+    target: Unit,
+    account: Account,
+    amount: Decimal,
+    item: ReviewItem,
+) -> None:
+    """Add the transfer and the deposit change that each unit lists for it."""
     for unit in (source, target):
         context.session.add(
             DepositChange(
@@ -252,19 +273,24 @@ def _transfer(
             application_number=item.application_number,
         )
     )
-    if old_status == SEALED:
-        context.session.add(
-            DepositChange(
-                unit_id=target.id,
-                account_id=account.id,
-                change_type="unseal",
-                effective_month=item.payload["effective_month"],
-                old_value=ACCOUNT_STATUS[SEALED],
-                new_value=ACCOUNT_STATUS[ACTIVE],
-                recorded_on=context.today,
-                application_number=item.application_number,
-            )
+
+
+def _record_unseal(
+    context: CoreContext, target: Unit, account: Account, item: ReviewItem
+) -> None:
+    """Add the deposit change of a sealed account that the transfer made active."""
+    context.session.add(
+        DepositChange(
+            unit_id=target.id,
+            account_id=account.id,
+            change_type="unseal",
+            effective_month=item.payload["effective_month"],
+            old_value=ACCOUNT_STATUS[SEALED],
+            new_value=ACCOUNT_STATUS[ACTIVE],
+            recorded_on=context.today,
+            application_number=item.application_number,
         )
+    )
 
 
 def transfers(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> list:

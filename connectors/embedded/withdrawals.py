@@ -7,7 +7,7 @@ approves it, against the balance itself. Both checks run under the account's loc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -121,6 +121,38 @@ def profile(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
     }
 
 
+def queue_withdrawal(
+    context: CoreContext,
+    caller: Caller,
+    params: Mapping[str, Any],
+    operation: str,
+    assess: Callable[[Account, Person], Mapping[str, Any]],
+    stored: tuple[str, ...],
+) -> dict:
+    """Queue a withdrawal from the caller's own account for review.
+
+    A repeated application number returns the first call's result. `assess` checks
+    the withdrawal and returns its figures. It runs under the account's lock, so it
+    reads the balance and open withdrawals as earlier submissions committed them.
+    The review item stores the reason and the figures named in `stored`.
+    """
+    number = inputs.text(params, "application_number", "申报编号")
+    earlier = review.already_submitted(context, caller, operation, number)
+    if earlier is not None:
+        return earlier
+    account, person = caller_account(context, caller)
+    lock_account(context, account)
+    # A call with the same number may have committed while this one waited for the
+    # lock. The check for a second open withdrawal would then reject this retry.
+    earlier = review.already_submitted(context, caller, operation, number)
+    if earlier is not None:
+        return earlier
+    figures = assess(account, person)
+    payload = {"reason": REASONS[operation]}
+    payload.update((name, figures[name]) for name in stored)
+    return review.submit(context, caller, operation, number, payload)
+
+
 # Rent
 
 
@@ -134,24 +166,21 @@ def submit_rent(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
 ) -> dict:
     """Queue a rent withdrawal for review."""
-    number = inputs.text(params, "application_number", "申报编号")
-    earlier = review.already_submitted(context, caller, RENT, number)
-    if earlier is not None:
-        return earlier
-    account, person = caller_account(context, caller)
-    lock_account(context, account)
-    figures = _rent(context, account, person, params)
-    payload = {
-        "reason": REASONS[RENT],
-        "housing_type": figures["housing_type"],
-        "from_month": figures["from_month"],
-        "to_month": figures["to_month"],
-        "monthly_rent": figures["monthly_rent"],
-        "limit": figures["limit"],
-        "amount": figures["amount"],
-        "bank_card": bank_card(params),
-    }
-    return review.submit(context, caller, RENT, number, payload)
+
+    def assess(account: Account, person: Person) -> dict[str, Any]:
+        figures = _rent(context, account, person, params)
+        return {**figures, "bank_card": bank_card(params)}
+
+    stored = (
+        "housing_type",
+        "from_month",
+        "to_month",
+        "monthly_rent",
+        "limit",
+        "amount",
+        "bank_card",
+    )
+    return queue_withdrawal(context, caller, params, RENT, assess, stored)
 
 
 def _rent(
@@ -261,23 +290,12 @@ def submit_repayment(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
 ) -> dict:
     """Queue a loan-repayment withdrawal for review."""
-    number = inputs.text(params, "application_number", "申报编号")
-    earlier = review.already_submitted(context, caller, REPAYMENT, number)
-    if earlier is not None:
-        return earlier
-    account, _person = caller_account(context, caller)
-    lock_account(context, account)
-    figures = _repayment(context, caller, account, params)
-    payload = {
-        "reason": REASONS[REPAYMENT],
-        "loan_type": figures["loan_type"],
-        "loan_key": figures["loan_key"],
-        "contract": figures["contract"],
-        "repaid_total": figures["repaid_total"],
-        "limit": figures["limit"],
-        "amount": figures["amount"],
-    }
-    return review.submit(context, caller, REPAYMENT, number, payload)
+
+    def assess(account: Account, _person: Person) -> dict[str, Any]:
+        return _repayment(context, caller, account, params)
+
+    stored = ("loan_type", "loan_key", "contract", "repaid_total", "limit", "amount")
+    return queue_withdrawal(context, caller, params, REPAYMENT, assess, stored)
 
 
 def _repayment(

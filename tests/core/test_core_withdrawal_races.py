@@ -24,7 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Caller, Rejected
-from connectors.embedded import EmbeddedCore
+from connectors.embedded import EmbeddedCore, review
 from connectors.embedded.demo_data import seed
 from connectors.embedded.models import Account, CoreBase, Loan, ReviewItem
 from engine.policy import Policy
@@ -205,6 +205,34 @@ def test_one_open_application_per_kind(race_core: EmbeddedCore) -> None:
     for result in results:
         if isinstance(result, Rejected):
             assert "待审核的租房提取申请" in result.message
+    assert len(pending(race_core, account.person_account)) == 1
+
+
+def test_retry_during_original_is_accepted(
+    race_core: EmbeddedCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A delivery retried while the original call still runs must get the original's
+    # result, because a rejection would return an application the core has queued.
+    account = tenant(race_core)
+    caller = Caller("person", person_account=account.person_account)
+    original_lookup = review.already_submitted
+    both_looked_up = threading.Barrier(2)
+    thread_state = threading.local()
+
+    def lookup_then_wait(*args: Any) -> dict[str, Any] | None:
+        # Both calls find the number unused before either takes the account's lock.
+        result = original_lookup(*args)
+        if not getattr(thread_state, "waited", False):
+            thread_state.waited = True
+            both_looked_up.wait(timeout=10)
+        return result
+
+    monkeypatch.setattr(review, "already_submitted", lookup_then_wait)
+    small = Decimal("100.00")
+    call = rent("P20261204900031", small, small)
+    results = at_once(race_core, caller, [call, call])
+    for result in results:
+        assert result == {"status": "pending"}
     assert len(pending(race_core, account.person_account)) == 1
 
 
