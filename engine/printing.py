@@ -76,6 +76,7 @@ def _page(service: Service, state: FormState, status: int = 200) -> Any:
         extra_errors={},
         attachment_errors={},
         jobs=print_jobs.recent(db(), service.id, _caller()),
+        retention_days=print_jobs.RETENTION.days,
     )
     return body, status
 
@@ -197,6 +198,7 @@ def _job_page(service: Service, job: Any, status: int = 200) -> Any:
         service=service,
         job=job,
         minutes=print_jobs.minutes_needed(job.row_count),
+        retention_days=print_jobs.RETENTION.days,
         menu=current_hall().services_of(service.hall),
     )
     return body, status

@@ -309,3 +309,34 @@ def test_print_job_estimate_whole_minutes() -> None:
     assert print_jobs.minutes_needed(300) == 1
     assert print_jobs.minutes_needed(20_000) == 4
     assert print_jobs.row_count({"rows": [1, 2, 3], "name": "x"}) == 3
+
+
+def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) -> None:
+    old_id = queue_directly(app, [a_row()])
+    with app.app_context():
+        print_jobs.render(app, old_id)
+    hall = app.extensions["hall"]
+    with hall.session_factory() as session:
+        job = session.get(PrintJob, old_id)
+        job.finished_at = utcnow() - print_jobs.RETENTION - dt.timedelta(hours=1)
+        token = job.token
+        session.commit()
+
+    login_unit(client, app, UNIT_A)
+    year = statement_year(client)
+    app.config["PRINT_JOB_ROWS"] = 20
+    queued = print_certificate(client, "unit", STATEMENT, year=year)
+    status_url = STATUS_URL.search(queued.get_data(as_text=True))
+    assert status_url is not None
+    # The new job renders in a thread; let it finish before the database goes away.
+    wait_until_finished(client, status_url.group(1))
+    old = job_state(app, old_id)
+    page = client.get(f"/unit/print/{STATEMENT}/jobs/{token}")
+    with hall.session_factory() as session:
+        pdf = session.scalar(select(PrintJob.pdf).where(PrintJob.id == old_id))
+
+    assert old.status == print_jobs.EXPIRED
+    assert pdf is None
+    assert "文件已删除" in page.get_data(as_text=True)
+    assert client.get(f"/unit/print/{STATEMENT}/jobs/{token}/pdf").status_code == 404
+    assert client.get("/verify/7KQ2-M9XD-4HPT-ZW3R").status_code == 200
