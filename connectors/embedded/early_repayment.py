@@ -13,7 +13,7 @@ from connectors.base import Caller, Rejected
 from connectors.embedded import finance, inputs, review
 from connectors.embedded.codes import LOAN_SETTLED
 from connectors.embedded.context import CoreContext
-from connectors.embedded.loan_accounts import instalments, own_loan
+from connectors.embedded.loan_accounts import instalments, lock_borrower, own_loan
 from connectors.embedded.models import Loan, LoanInstalment, ReviewItem
 from connectors.embedded.scope import caller_account
 
@@ -72,7 +72,14 @@ def submit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
     earlier = review.already_submitted(context, caller, EARLY_REPAYMENT, number)
     if earlier is not None:
         return earlier
-    plan = _plan(context, _loan(context, caller, params), params)
+    loan = _loan(context, caller, params)
+    lock_borrower(context, caller)
+    # A call with the same number may have committed while this one waited for the
+    # lock. The check for an open early repayment would then reject this retry.
+    earlier = review.already_submitted(context, caller, EARLY_REPAYMENT, number)
+    if earlier is not None:
+        return earlier
+    plan = _plan(context, loan, params)
     _reject_open(context, caller, plan.loan)
     payload = {
         "contract": plan.loan.contract_number,

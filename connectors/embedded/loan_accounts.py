@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from connectors.base import Caller, NotFound
 from connectors.embedded import finance, ledger
+from connectors.embedded.bookings import lock_account
 from connectors.embedded.codes import LOAN_REPAYING, LOAN_SETTLED, LOAN_STATUS
 from connectors.embedded.context import CoreContext
 from connectors.embedded.masks import mask_account
@@ -66,6 +67,17 @@ def own_loan(
         if loan.contract_number == requested:
             return loan
     raise NotFound(f"{CONTRACT_NOT_FOUND}：{requested}", field=field)
+
+
+def lock_borrower(context: CoreContext, caller: Caller) -> None:
+    """Take the write lock of the caller's account until the transaction ends.
+
+    Loan submits take it before they look for an open application of the contract,
+    so two submits of one depositor run one after the other and the second reads what
+    the first queued.
+    """
+    account, _person = caller_account(context, caller)
+    lock_account(context, account)
 
 
 def contracts(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> list:

@@ -12,7 +12,7 @@ from stdnum.exceptions import ValidationError
 from connectors.base import Caller, Rejected
 from connectors.embedded import inputs, review
 from connectors.embedded.context import CoreContext
-from connectors.embedded.loan_accounts import own_loan
+from connectors.embedded.loan_accounts import lock_borrower, own_loan
 from connectors.embedded.masks import mask_account
 from connectors.embedded.models import Loan, Person, ReviewItem
 
@@ -35,6 +35,7 @@ def details(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> 
 def trial(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> dict:
     """Check a change and show each detail before and after, without queueing it."""
     loan, person, changes = _checked(context, caller, params)
+    _reject_open(context, caller, loan)
     new_card = changes.get("repayment_card", loan.repayment_card)
     return {
         "contract": loan.contract_number,
@@ -54,6 +55,13 @@ def submit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
     if earlier is not None:
         return earlier
     loan, _person, changes = _checked(context, caller, params)
+    lock_borrower(context, caller)
+    # A call with the same number may have committed while this one waited for the
+    # lock. The check for an open change of the contract would then reject this retry.
+    earlier = review.already_submitted(context, caller, CHANGE, number)
+    if earlier is not None:
+        return earlier
+    _reject_open(context, caller, loan)
     payload = {"contract": loan.contract_number, **changes}
     return review.submit(context, caller, CHANGE, number, payload)
 
@@ -71,6 +79,10 @@ def _checked(
     )
     if unchanged:
         raise Rejected("请至少填写一项与现有信息不同的新信息")
+    return loan, person, changes
+
+
+def _reject_open(context: CoreContext, caller: Caller, loan: Loan) -> None:
     pending = context.session.scalars(
         select(ReviewItem).where(
             ReviewItem.operation == CHANGE,
@@ -84,7 +96,6 @@ def _checked(
                 f"该合同已有一笔待审核的信息变更申请（申报编号 "
                 f"{item.application_number}），审核办结前不能再次申请"
             )
-    return loan, person, changes
 
 
 def approve(context: CoreContext, item: ReviewItem) -> None:

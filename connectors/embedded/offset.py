@@ -13,7 +13,7 @@ from connectors.embedded import inputs, review
 from connectors.embedded.bookings import book, lock_account
 from connectors.embedded.codes import ACTIVE, LOAN_SETTLED, OFFSET, SEALED
 from connectors.embedded.context import CoreContext
-from connectors.embedded.loan_accounts import own_loan, own_loans
+from connectors.embedded.loan_accounts import lock_borrower, own_loan, own_loans
 from connectors.embedded.models import Account, Loan, LoanInstalment, ReviewItem
 
 SIGN = "loan.offset_sign"
@@ -89,6 +89,12 @@ def _submit(
     if earlier is not None:
         return earlier
     loan = own_loan(context, caller, inputs.text(params, "contract", "借款合同编号"))
+    lock_borrower(context, caller)
+    # A call with the same number may have committed while this one waited for the
+    # lock. The check for an open offset application would then reject this retry.
+    earlier = review.already_submitted(context, caller, operation, number)
+    if earlier is not None:
+        return earlier
     _check(context, caller, loan, operation)
     payload = {"contract": loan.contract_number}
     return review.submit(context, caller, operation, number, payload)

@@ -7,85 +7,18 @@ interleave.
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import threading
-import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from sqlalchemy import Engine, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, sessionmaker
+from races import accepted, at_once, pending, retried_during_original
+from sqlalchemy import select
 
 from connectors.base import Caller, Rejected
-from connectors.embedded import EmbeddedCore, review
-from connectors.embedded.demo_data import seed
-from connectors.embedded.models import Account, CoreBase, Loan, ReviewItem
-from engine.policy import Policy
-from engine.storage.db import make_engine
+from connectors.embedded import EmbeddedCore
+from connectors.embedded.models import Account, Loan
 
-# The shared PostgreSQL server; each test creates and drops its own database there.
-POSTGRES_URL = os.environ.get(
-    "HALL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CARD = "6217000000000000004"
-# The business day the demo data is seeded for.
-TODAY = dt.date(2026, 12, 4)
-
-
-def _admin(statement: str) -> None:
-    url = make_url(POSTGRES_URL)
-    with psycopg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        dbname=url.database,
-        autocommit=True,
-    ) as connection:
-        connection.execute(statement)
-
-
-def _seeded(url: str, policy: Policy) -> Engine:
-    engine = make_engine(url)
-    CoreBase.metadata.create_all(engine)
-    with Session(engine) as session:
-        seed(session, policy, TODAY)
-        session.commit()
-    return engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(
-    request: pytest.FixtureRequest, tmp_path: Path, policy: Policy
-) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = _seeded(f"sqlite:///{tmp_path / 'core.db'}", policy)
-        yield engine
-        engine.dispose()
-        return
-    name = f"hall_withdrawal_race_{uuid.uuid4().hex[:12]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        engine = _seeded(
-            make_url(POSTGRES_URL).set(database=name).render_as_string(False), policy
-        )
-        yield engine
-        engine.dispose()
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def race_core(database: Engine, policy: Policy) -> EmbeddedCore:
-    factory = sessionmaker(database, expire_on_commit=False)
-    return EmbeddedCore(factory, policy, lambda: TODAY)
 
 
 def tenant(core: EmbeddedCore) -> Account:
@@ -124,39 +57,6 @@ def repayment(number: str, amount: Decimal, repaid: Decimal) -> tuple[str, dict]
         "amount": amount,
         "attachments": [{"kind": "loan_contract"}, {"kind": "repayment_record"}],
     }
-
-
-def at_once(
-    core: EmbeddedCore, caller: Caller, calls: list[tuple[str, dict[str, Any]]]
-) -> list[Any]:
-    """Start every call at the same moment; return each result or its Rejected."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: tuple[str, dict[str, Any]]) -> Any:
-        barrier.wait()
-        try:
-            return core.call(call[0], caller, call[1])
-        except Rejected as error:
-            return error
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
-
-
-def pending(core: EmbeddedCore, person_account: str) -> list[ReviewItem]:
-    with core.session_factory() as session:
-        return list(
-            session.scalars(
-                select(ReviewItem).where(
-                    ReviewItem.person_account == person_account,
-                    ReviewItem.status == "pending",
-                )
-            )
-        )
-
-
-def accepted(results: list[Any]) -> list[Any]:
-    return [result for result in results if not isinstance(result, Rejected)]
 
 
 def test_two_kinds_never_exceed_balance(race_core: EmbeddedCore) -> None:
@@ -215,22 +115,9 @@ def test_retry_during_original_is_accepted(
     # result, because a rejection would return an application the core has queued.
     account = tenant(race_core)
     caller = Caller("person", person_account=account.person_account)
-    original_lookup = review.already_submitted
-    both_looked_up = threading.Barrier(2)
-    thread_state = threading.local()
-
-    def lookup_then_wait(*args: Any) -> dict[str, Any] | None:
-        # Both calls find the number unused before either takes the account's lock.
-        result = original_lookup(*args)
-        if not getattr(thread_state, "waited", False):
-            thread_state.waited = True
-            both_looked_up.wait(timeout=10)
-        return result
-
-    monkeypatch.setattr(review, "already_submitted", lookup_then_wait)
     small = Decimal("100.00")
     call = rent("P20261204900031", small, small)
-    results = at_once(race_core, caller, [call, call])
+    results = retried_during_original(race_core, caller, call, monkeypatch)
     for result in results:
         assert result == {"status": "pending"}
     assert len(pending(race_core, account.person_account)) == 1
