@@ -98,7 +98,10 @@ def login_required(hall: str | None = None) -> Callable[..., Any]:
             if wanted not in ("unit", "person", "staff"):
                 abort(404)
             if not _session_valid(wanted):
-                session.clear()
+                # A live session of another hall stays, so a unit handler who opens
+                # a person-hall link is still logged into the unit hall afterwards.
+                if session.get("hall") in (None, wanted):
+                    session.clear()
                 if request.headers.get("HX-Request"):
                     return "", 401, {"HX-Redirect": url_for(f"auth.{wanted}_login")}
                 return redirect(url_for(f"auth.{wanted}_login", next=request.path))

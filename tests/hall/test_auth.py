@@ -474,6 +474,13 @@ def test_hall_pages_need_own_login(
     assert response.headers["Location"] == login
 
 
+def test_other_hall_link_keeps_session(app: Flask, client: FlaskClient) -> None:
+    login_unit(client, app)
+    for url in ("/person/person-account", "/staff/reviews"):
+        assert client.get(url).status_code == 302
+    assert client.get("/unit/").status_code == 200
+
+
 def test_htmx_without_session_redirects(client: FlaskClient) -> None:
     response = client.get("/unit/", headers={"HX-Request": "true"})
     assert response.status_code == 401
