@@ -118,7 +118,11 @@ def interest_years(
         .distinct()
         .order_by(InterestSettlement.year.desc())
     )
-    return [{"value": str(year), "label": f"{year}年度"} for year in years]
+    # An interest year runs from 1 July of the year before to 30 June.
+    return [
+        {"value": str(year), "label": f"{year}年度（{year - 1}-07-01 至 {year}-06-30）"}
+        for year in years
+    ]
 
 
 def unit_interest_statement(
