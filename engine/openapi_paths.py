@@ -890,11 +890,11 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
     }
     answers = {
         "200": pdf,
-        "202": {
+        "303": {
             "description": "The document has more rows than one request lays out: "
-            "it is queued as a print job, and the page polls for its progress "
-            "until the download link appears.",
-            "content": {HTML: {"schema": _TEXT}},
+            "it is queued as a print job, and Location names the job's page, which "
+            "polls for its progress until the download link appears.",
+            "headers": {"Location": {"required": True, "schema": _TEXT}},
         },
         "302": response("LoginRedirect"),
         "400": response("Invalid"),

@@ -38,6 +38,8 @@ RETENTION = dt.timedelta(days=7)
 # An estimate of a job's time a statement row. On a 2-core machine the layout of
 # 20,000 rows took 136 s idle, and the whole job 218 s while tests ran beside it.
 SECONDS_PER_ROW = Decimal("0.011")
+# Seconds to start the layout process and store the PDF, an estimate.
+START_SECONDS = 3
 
 QUEUED, RENDERING, READY, FAILED = "queued", "rendering", "ready", "failed"
 # A ready job whose PDF was deleted after RETENTION.
@@ -59,10 +61,12 @@ def row_count(data: Mapping[str, Any]) -> int:
     return max(lengths, default=0)
 
 
-def minutes_needed(rows: int) -> int:
-    """Estimate a job's layout in whole minutes, at least one."""
-    seconds = rows * SECONDS_PER_ROW
-    return max(1, int((seconds + 59) // 60))
+def time_needed(rows: int) -> str:
+    """Estimate a job's time for its page: seconds in fives under a minute, else minutes."""
+    seconds = int(rows * SECONDS_PER_ROW + START_SECONDS)
+    if seconds < 60:
+        return f"{(seconds + 4) // 5 * 5} 秒"
+    return f"{(seconds + 59) // 60} 分钟"
 
 
 # Tagged JSON ---------------------------------------------------------------------
@@ -110,6 +114,7 @@ def queue(
     context: Mapping[str, Any],
     code: str,
     address: str,
+    summary: str = "",
 ) -> PrintJob:
     """Add a job for the print context to the session; the caller commits it.
 
@@ -125,7 +130,11 @@ def queue(
         unit_account=caller.unit_account,
         person_account=caller.person_account,
         status=QUEUED,
-        context={"address": address, "print": encode(dict(context))},
+        context={
+            "address": address,
+            "summary": summary,
+            "print": encode(dict(context)),
+        },
         row_count=row_count(context["data"]),
     )
     session.add(job)

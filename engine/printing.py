@@ -137,7 +137,7 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     code = certificates.new_code()
     context = _print_context(service, code, answer)
     if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
-        return _queue(service, caller, context, code)
+        return _queue(service, caller, context, code, _summary(service, state))
     certificate = certificates.issue(session, service, caller, answer, code=code)
     try:
         content = renderer().render(service.printout.template, context)
@@ -176,14 +176,45 @@ def _print_context(
     }
 
 
-def _queue(service: Service, caller: Caller, context: dict[str, Any], code: str) -> Any:
-    """Queue a long document as a print job and return its progress page."""
+def _summary(service: Service, state: FormState) -> str:
+    """Describe what the form requested, such as the chosen year, by its labels."""
+    parts = []
+    for field in service.fields:
+        value = state.values.get(field.name)
+        if value in (None, "") or field.type in ("password", "file"):
+            continue
+        labels = {
+            choice.value: choice.label for choice in state.choices.get(field.name, [])
+        }
+        parts.append(labels.get(str(value), str(value)))
+    return "，".join(parts)
+
+
+def _queue(
+    service: Service,
+    caller: Caller,
+    context: dict[str, Any],
+    code: str,
+    summary: str,
+) -> Any:
+    """Queue a long document as a print job and redirect to its progress page.
+
+    The redirect keeps a reload of the progress page from printing again.
+    """
     session = db()
-    job = print_jobs.queue(session, service, caller, context, code, _address())
+    job = print_jobs.queue(session, service, caller, context, code, _address(), summary)
     session.commit()
     log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
     print_jobs.start(current_app._get_current_object(), job.id)
-    return _job_page(service, job, 202)
+    return redirect(
+        url_for(
+            "certificates.print_job",
+            hall=service.hall,
+            service_id=service.id,
+            token=job.token,
+        ),
+        303,
+    )
 
 
 def _job_page(service: Service, job: Any, status: int = 200) -> Any:
@@ -197,7 +228,7 @@ def _job_page(service: Service, job: Any, status: int = 200) -> Any:
         template,
         service=service,
         job=job,
-        minutes=print_jobs.minutes_needed(job.row_count),
+        estimate=print_jobs.time_needed(job.row_count),
         retention_days=print_jobs.RETENTION.days,
         menu=current_hall().services_of(service.hall),
     )

@@ -50,9 +50,12 @@ def queue_statement(client: FlaskClient, app: Flask) -> tuple[str, str]:
     """Print the first unit's statement as a job; return its status URL and year."""
     login_unit(client, app, UNIT_A)
     year = statement_year(client)
-    response = print_certificate(client, "unit", STATEMENT, year=year)
-    assert response.status_code == 202
+    queued = print_certificate(client, "unit", STATEMENT, year=year)
+    assert queued.status_code == 303
+    response = client.get(queued.headers["Location"])
+    assert response.status_code == 200
     assert response.mimetype == "text/html"
+    assert f"{year}年度" in response.get_data(as_text=True)
     found = STATUS_URL.search(response.get_data(as_text=True))
     assert found, "the progress page does not ask for the job's state"
     return found.group(1), year
@@ -99,6 +102,9 @@ def test_long_statement_is_queued_then_downloaded(
     verified = client.application.test_client().get(f"/verify/{code.group(1)}")
     assert verified.status_code == 200
     assert UNIT_A in verified.get_data(as_text=True)
+    # The checker compares the interest year's dates with the printed period.
+    assert f"{int(year) - 1}-07-01" in verified.get_data(as_text=True)
+    assert f"{year}-06-30" in verified.get_data(as_text=True)
     with short_jobs.extensions["hall"].session_factory() as session:
         job = session.scalars(select(PrintJob)).one()
         audit = session.scalars(
@@ -112,13 +118,14 @@ def test_long_statement_is_queued_then_downloaded(
 def test_print_page_lists_the_unit_s_jobs(
     client: FlaskClient, short_jobs: Flask
 ) -> None:
-    status_url, _ = queue_statement(client, short_jobs)
+    status_url, year = queue_statement(client, short_jobs)
     wait_until_finished(client, status_url)
 
     page = parse(client.get(f"/unit/print/{STATEMENT}"))
     listed = page.find("section", class_="print-jobs")
     assert listed is not None
     assert listed.find("a", string="下载")["href"] == f"{status_url}/pdf"
+    assert f"{year}年度" in listed.get_text()
 
 
 def test_short_documents_still_download_at_once(
@@ -304,10 +311,11 @@ def test_tagged_json_reads_back_money_and_dates_exactly() -> None:
     )
 
 
-def test_print_job_estimate_whole_minutes() -> None:
-    assert print_jobs.minutes_needed(0) == 1
-    assert print_jobs.minutes_needed(300) == 1
-    assert print_jobs.minutes_needed(20_000) == 4
+def test_print_job_estimate_seconds_or_minutes() -> None:
+    assert print_jobs.time_needed(0) == "5 秒"
+    assert print_jobs.time_needed(120) == "5 秒"
+    assert print_jobs.time_needed(1_000) == "15 秒"
+    assert print_jobs.time_needed(20_000) == "4 分钟"
     assert print_jobs.row_count({"rows": [1, 2, 3], "name": "x"}) == 3
 
 
@@ -326,7 +334,9 @@ def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) 
     year = statement_year(client)
     app.config["PRINT_JOB_ROWS"] = 20
     queued = print_certificate(client, "unit", STATEMENT, year=year)
-    status_url = STATUS_URL.search(queued.get_data(as_text=True))
+    status_url = STATUS_URL.search(
+        client.get(queued.headers["Location"]).get_data(as_text=True)
+    )
     assert status_url is not None
     # The new job renders in a thread; let it finish before the database goes away.
     wait_until_finished(client, status_url.group(1))
