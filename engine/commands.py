@@ -273,6 +273,7 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
     _log_to_stderr()
     app = _app()
     hall = app.extensions["hall"]
+    log.info("hall started with %d services", len(hall.services))
     with hall.session_factory() as session:
         click.echo(demo_logins_text(session))
     click.echo(f"The hall is at http://{host}:{port}/")
