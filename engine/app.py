@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import secrets
 import time
@@ -25,8 +24,6 @@ from engine.policy import Policy
 from engine.service import Service, build_service
 from engine.storage.db import make_engine, make_session_factory
 from renderers.html import register_filters
-
-log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO_ROOT / "renderers" / "html" / "templates"
@@ -157,7 +154,6 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
         if session is not None:
             session.close()
 
-    log.info("hall started with %d services", len(hall.services))
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,9 @@ from engine.spec_errors import did_you_mean
 @click.group()
 def main() -> None:
     """Run and maintain the online service hall of the housing provident fund."""
+    # WeasyPrint logs each layout step at INFO. Version 70 also parses its own
+    # stylesheets when imported, which any command that creates the app does.
+    logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 # hall specs --------------------------------------------------------------------------

@@ -19,6 +19,9 @@ DEMO_UNIT_PASSWORD = "Unit@2026"
 DEMO_PERSON_PASSWORD = "Person@2026"
 DEMO_STAFF_ID = "reviewer"
 DEMO_STAFF_PASSWORD = "Review@2026"
+# Person logins printed: the demo depositor with a loan, then one of the first unit
+# with a settled loan, then one of the second unit.
+DEMO_PERSON_LOGINS_SHOWN = 3
 
 
 def _app() -> Any:
@@ -197,19 +200,40 @@ def create_demo_logins(session: Session) -> None:
 
 
 def demo_logins_text(session: Session) -> str:
-    from connectors.embedded.demo_data import demo_identities
+    """Return the demo logins to print: every unit login and the first person logins.
 
-    identities = demo_identities(session)
+    Each line is a login account that exists, joined to its unit or person, so it
+    works as printed until its password is changed. Person logins are listed in
+    creation order: the ones `create_demo_logins` seeded come first, and logins
+    created later by a password reset come after them.
+    """
+    from connectors.embedded.models import Account, Person, Unit
+
+    unit_accounts = session.scalars(
+        select(LoginAccount.subject)
+        .join(Unit, Unit.unit_account == LoginAccount.subject)
+        .where(LoginAccount.hall == "unit")
+        .order_by(LoginAccount.subject)
+    ).all()
+    person_logins = session.execute(
+        select(Person.id_number, Account.person_account)
+        .select_from(LoginAccount)
+        .join(Account, Account.person_account == LoginAccount.subject)
+        .join(Person, Person.id == Account.person_id)
+        .where(LoginAccount.hall == "person")
+        .order_by(LoginAccount.id)
+        .limit(DEMO_PERSON_LOGINS_SHOWN)
+    ).all()
     lines = ["Demo logins (synthetic data):"]
-    for unit in identities["units"]:
+    for unit_account in unit_accounts:
         lines.append(
-            f"  unit hall   unit account {unit['unit_account']}  password {DEMO_UNIT_PASSWORD}"
+            f"  unit hall   unit account {unit_account}  password {DEMO_UNIT_PASSWORD}"
             f"  (SMS code: open /dev/sms)"
         )
-    for person in identities["persons"][:3]:
+    for id_number, person_account in person_logins:
         lines.append(
-            f"  person hall ID number {person['id_number']} or account "
-            f"{person['person_account']}  password {DEMO_PERSON_PASSWORD}"
+            f"  person hall ID number {id_number} or account "
+            f"{person_account}  password {DEMO_PERSON_PASSWORD}"
         )
     lines.append(
         f"  review     staff id {DEMO_STAFF_ID}  password {DEMO_STAFF_PASSWORD}"
@@ -249,6 +273,7 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
     _log_to_stderr()
     app = _app()
     hall = app.extensions["hall"]
+    log.info("hall started with %d services", len(hall.services))
     with hall.session_factory() as session:
         click.echo(demo_logins_text(session))
     click.echo(f"The hall is at http://{host}:{port}/")

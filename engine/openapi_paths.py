@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.attachments import TYPES as ATTACHMENT_TYPES
+from engine.downloads import attachment_disposition
 from engine.forms import PAGE_INPUT
 from engine.import_pages import FILE_INPUT
 from engine.service import RowTable, Service
@@ -241,14 +242,19 @@ def query_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, 
 def _export_paths(service: Service, base: str, form: dict[str, Any]) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for extension, media_type in (("csv", CSV), ("xlsx", XLSX)):
+        disposition = attachment_disposition(
+            f"{service.title}.{extension}", f"{service.id}.{extension}"
+        )
         download = {
             "description": f"Every row of the result as {extension}, sorted as the "
             "spec says.",
             "headers": {
                 "Content-Disposition": {
                     "required": True,
-                    "description": f'attachment; filename="{service.id}.{extension}"',
-                    "schema": _TEXT,
+                    "description": "The file is named after the service title, "
+                    "percent-encoded in filename*, and after the service id in "
+                    "filename for clients that do not read filename*.",
+                    "schema": {"enum": [disposition]},
                 }
             },
             "content": {media_type: {"schema": _BINARY}},

@@ -7,7 +7,6 @@ import logging
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -24,6 +23,7 @@ from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import certificates, print_jobs
 from engine.app import current_hall, db
 from engine.auth import current_caller, login_required
+from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.service import Service
@@ -261,9 +261,8 @@ def print_job_pdf(hall: str, service_id: str, token: str) -> Any:
 def pdf_download(content: bytes, filename: str, ascii_name: str) -> Response:
     """Send a PDF download named in Chinese, with an ASCII name for old clients."""
     response = Response(content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{ascii_name}.pdf"; '
-        f"filename*=UTF-8''{quote(filename + '.pdf', safe='')}"
+    response.headers["Content-Disposition"] = attachment_disposition(
+        f"{filename}.pdf", f"{ascii_name}.pdf"
     )
     response.headers["Cache-Control"] = "no-store"
     return response

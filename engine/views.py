@@ -26,6 +26,7 @@ from engine.app import Hall, current_hall, db
 from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
 from engine.delivery import DeliveryWorker, delivery_status, waiting_label
+from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState, form_inputs
 from engine.pages import (
     changed_cells,
@@ -229,8 +230,9 @@ def export(hall: str, service_id: str, format: str) -> Any:
             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
         )
     response = Response(content, mimetype=mimetype)
-    filename = f"{service.id}.{format}"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Disposition"] = attachment_disposition(
+        f"{service.title}.{format}", f"{service.id}.{format}"
+    )
     return response
 
 

@@ -194,15 +194,14 @@ class _LargeUnit:
                 ledger_rows.extend(self._book(account, settlements))
                 if account["status"] == codes.SEALED:
                     changes.append(self._seal_change(account))
-            self.session.execute(insert(Person), persons)
-            self.session.execute(insert(Account), accounts)
+            _insert_rows(self.session, Person, persons)
+            _insert_rows(self.session, Account, accounts)
             self._insert_ledger(ledger_rows)
-            self.session.execute(insert(InterestSettlement), settlements)
-            if changes:
-                self.session.execute(insert(DepositChange), changes)
-        unit_rows = self._unit_ledger()
-        if unit_rows:
-            self.session.execute(insert(LedgerEntry), unit_rows)
+            # A ledger of few entries may end before its first 30 June, so a chunk
+            # can have no settlement and no sealed account.
+            _insert_rows(self.session, InterestSettlement, settlements)
+            _insert_rows(self.session, DepositChange, changes)
+        _insert_rows(self.session, LedgerEntry, self._unit_ledger())
         self.session.flush()
         _advance_sequences(self.session, [Unit, Person, Account])
         _analyze(self.session)
@@ -217,7 +216,7 @@ class _LargeUnit:
             self.ledger_written += len(rows)
             return
         for batch in _batches(rows, BATCH_ROWS):
-            self.session.execute(insert(LedgerEntry), batch)
+            _insert_rows(self.session, LedgerEntry, batch)
             self.ledger_written += len(batch)
 
     # Unit and people
@@ -446,6 +445,16 @@ def _mobile(position: int) -> str:
 
 def _next_id(session: Session, column: Any) -> int:
     return int(session.scalar(select(func.max(column))) or 0) + 1
+
+
+def _insert_rows(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Insert rows with one executemany, and nothing when the list is empty.
+
+    SQLAlchemy turns `insert(model)` with an empty parameter list into a single
+    INSERT ... DEFAULT VALUES, which fails on the NOT NULL columns.
+    """
+    if rows:
+        session.execute(insert(model), rows)
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:

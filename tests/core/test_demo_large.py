@@ -17,7 +17,7 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.orm import Session
 from stdnum.cn import ric
 from support import login_unit
@@ -34,6 +34,7 @@ from connectors.embedded.demo_large import (
 )
 from connectors.embedded.models import (
     Account,
+    CoreBase,
     InterestSettlement,
     LedgerEntry,
     Person,
@@ -43,6 +44,7 @@ from engine import create_app
 from engine.commands import seed_demo, seed_large_unit
 from engine.migrate import upgrade
 from engine.pages import sort_rows
+from engine.policy import Policy
 from engine.storage.models import LoginAccount
 
 EMPLOYEES = 300
@@ -263,6 +265,35 @@ def test_second_seed_does_nothing(session: Session, large_app: Flask) -> None:
     after = session.scalar(select(func.count(LedgerEntry.id)))
     assert again is None
     assert after == before
+
+
+@pytest.mark.parametrize("entries", [1, 2, 5])
+def test_seed_few_entries_on_sqlite(
+    entries: int, policy: Policy, tmp_path: Path
+) -> None:
+    """Ledgers that end before their first 30 June have no interest settlement."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'few-entries.db'}")
+    CoreBase.metadata.create_all(engine)
+    try:
+        with Session(engine) as session:
+            result = seed_large(
+                session, policy, SEED_DAY, employees=3, entries_per_employee=entries
+            )
+            session.commit()
+            accounts = unit_accounts(session)
+            ledger = session.scalar(
+                select(func.count(LedgerEntry.id)).where(
+                    LedgerEntry.account_id.is_not(None)
+                )
+            )
+            settlements = session.scalar(select(func.count(InterestSettlement.id)))
+    finally:
+        engine.dispose()
+    assert result is not None
+    assert result.ledger_entries == 3 * entries
+    assert len(accounts) == 3
+    assert ledger == 3 * entries
+    assert settlements == 0
 
 
 def test_seed_rejects_empty_sizes(session: Session, large_app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -144,6 +145,17 @@ def test_exports_keep_identifiers_as_text(unit_client: FlaskClient, app: Flask) 
     assert account.data_type == "s"
     assert id_number.value == DEMO_ID_NUMBER
     assert id_number.number_format == "@"
+
+
+@pytest.mark.parametrize("extension", ["csv", "xlsx"])
+def test_export_named_after_title(unit_client: FlaskClient, extension: str) -> None:
+    response = unit_client.get(f"{URL}/export.{extension}", query_string={"run": "1"})
+    encoded = quote(f"单位下个人基本信息查询.{extension}", safe="")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        f'attachment; filename="unit-employees.{extension}"; '
+        f"filename*=UTF-8''{encoded}"
+    )
 
 
 def test_paging_and_sorting(unit_client: FlaskClient, app: Flask) -> None:

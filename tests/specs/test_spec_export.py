@@ -449,7 +449,14 @@ def test_openapi_describes_query_paging() -> None:
     assert names[:4] == ["run", "page", "sort", "dir"]
     export = document["paths"]["/unit/unit-ledger/export.csv"]["get"]["responses"]
     assert list(export["200"]["content"]) == ["text/csv"]
-    assert export["200"]["headers"]["Content-Disposition"]["required"] is True
+    disposition = export["200"]["headers"]["Content-Disposition"]
+    assert disposition["required"] is True
+    # 单位明细账查询.csv, percent-encoded as UTF-8.
+    assert disposition["schema"]["enum"] == [
+        'attachment; filename="unit-ledger.csv"; '
+        "filename*=UTF-8''%E5%8D%95%E4%BD%8D%E6%98%8E"
+        "%E7%BB%86%E8%B4%A6%E6%9F%A5%E8%AF%A2.csv"
+    ]
 
 
 def test_openapi_of_new_yaml_service(
