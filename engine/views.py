@@ -716,7 +716,10 @@ def revise(hall: str, number: str) -> Any:
     state = _runtime(service).from_input(
         MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
     )
-    notice = f"正在修改退回的申报 {number}，提交后作为第{draft.revision}版重新审核"
+    notice = (
+        f"正在修改退回的申报 {number}。提交后生成新的申报编号，"
+        f"作为申报 {number} 的第{draft.revision}版重新审核"
+    )
     return _render(service, state, draft=draft, notice=notice)
 
 
