@@ -336,11 +336,22 @@ def _apply_post(service: Service) -> Any:
 def _review_page(
     service: Service, state: FormState, draft: Application, trial: Any
 ) -> Any:
+    # A field that the result card repeats under the same label is listed once, in
+    # the card, because the card shows the value the core checked.
+    card_labels = {column.label for column, _ in trial.card} if trial else set()
+    fields = [
+        field
+        for field in service.fields
+        if field.name not in state.hidden
+        and field.type != "file"
+        and field.label not in card_labels
+    ]
     return render_template(
         "review.html",
         service=service,
         state=state,
         draft=draft,
+        fields=fields,
         result=trial,
         menu=current_hall().services_of(service.hall),
     )
