@@ -52,6 +52,30 @@ def _application(number: str) -> Application:
     return found
 
 
+def _find_application(number: str | None) -> Application | None:
+    if not number:
+        return None
+    return db().scalars(select(Application).where(Application.number == number)).first()
+
+
+def _revision_of(application: Application) -> Application | None:
+    """Return the submitted correction of a returned application, if there is one.
+
+    A correction still being edited is a draft without a number, so it is left out.
+    """
+    if application.number is None:
+        return None
+    query = (
+        select(Application)
+        .where(
+            Application.revises == application.number,
+            Application.number.is_not(None),
+        )
+        .order_by(Application.id.desc())
+    )
+    return db().scalars(query).first()
+
+
 # A reviewer decides only an application whose delivery the core has confirmed, or
 # one that has no outbox row. While the delivery is pending or dead, the hall cannot
 # tell whether the core has received the application. A decision taken then could
@@ -94,6 +118,11 @@ def review(number: str) -> Any:
     return render_template(
         "staff_review.html",
         application=application,
+        applicant=current_hall().core.applicant(
+            application.unit_account, application.person_account
+        ),
+        previous=_find_application(application.revises),
+        revised_by=_revision_of(application),
         service=current_hall().services.get(application.service_id),
         status_label=label or STATUS_LABELS.get(application.status, application.status),
         delivery_dead=label is not None and state == DEAD,

@@ -338,11 +338,22 @@ def _apply_post(service: Service) -> Any:
 def _review_page(
     service: Service, state: FormState, draft: Application, trial: Any
 ) -> Any:
+    # A field that the result card repeats under the same label is listed once, in
+    # the card, because the card shows the value the core checked.
+    card_labels = {column.label for column, _ in trial.card} if trial else set()
+    fields = [
+        field
+        for field in service.fields
+        if field.name not in state.hidden
+        and field.type != "file"
+        and field.label not in card_labels
+    ]
     return render_template(
         "review.html",
         service=service,
         state=state,
         draft=draft,
+        fields=fields,
         result=trial,
         menu=current_hall().services_of(service.hall),
     )
@@ -718,7 +729,10 @@ def revise(hall: str, number: str) -> Any:
     state = _runtime(service).from_input(
         MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
     )
-    notice = f"正在修改退回的申报 {number}，提交后作为第{draft.revision}版重新审核"
+    notice = (
+        f"正在修改退回的申报 {number}。提交后生成新的申报编号，"
+        f"作为申报 {number} 的第{draft.revision}版重新审核"
+    )
     return _render(service, state, draft=draft, notice=notice)
 
 

@@ -77,6 +77,13 @@ class EmbeddedCore:
                 raise NotFound(review.ITEM_NOT_FOUND)
             return review.describe(item)
 
+    def applicant(
+        self, unit_account: str | None, person_account: str | None
+    ) -> dict[str, str]:
+        """Return the unit and depositor names shown on an application's review page."""
+        with self._context() as context:
+            return review.applicant(context, unit_account, person_account)
+
     def approve(self, application_number: str, staff_id: str) -> None:
         """Apply an application's effects and mark it approved, in one transaction."""
         with self._context() as context:

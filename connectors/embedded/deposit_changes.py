@@ -14,9 +14,13 @@ from connectors.embedded.context import CoreContext
 from connectors.embedded.masks import mask_id_number
 from connectors.embedded.models import Account, DepositChange, Person
 from connectors.embedded.scope import caller_unit
+from engine.money import format_yuan, to_decimal
 
 # A change without an account (a new ratio) concerns every employee of the unit.
 WHOLE_UNIT = "全体职工"
+# Changes of these types record a deposit base in yuan as a plain decimal string.
+# The table shows it with thousands separators, as the hall shows every amount.
+AMOUNT_CHANGE_TYPES = {"base", "new"}
 
 
 def change_types(
@@ -62,8 +66,18 @@ def _row(
         "person_account": account.person_account if account else "",
         "name": person.name if person else WHOLE_UNIT,
         "id_number_masked": mask_id_number(person.id_number) if person else "",
-        "old_value": change.old_value,
-        "new_value": change.new_value,
+        "old_value": _shown_value(change.change_type, change.old_value),
+        "new_value": _shown_value(change.change_type, change.new_value),
         "recorded_on": change.recorded_on,
         "application_number": change.application_number or "",
     }
+
+
+def _shown_value(change_type: str, value: str) -> str:
+    """Format the amount of a base or new-employee change, and keep other text."""
+    if change_type not in AMOUNT_CHANGE_TYPES or not value:
+        return value
+    try:
+        return format_yuan(to_decimal(value))
+    except ValueError:
+        return value

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from connectors.base import Caller, NotFound, Rejected
 from connectors.embedded.context import CoreContext
-from connectors.embedded.models import ReviewItem
+from connectors.embedded.models import Account, Person, ReviewItem, Unit
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,28 @@ def describe(item: ReviewItem) -> dict[str, Any]:
         "created_at": item.created_at,
         "decided_at": item.decided_at,
     }
+
+
+def applicant(
+    context: CoreContext, unit_account: str | None, person_account: str | None
+) -> dict[str, str]:
+    """Return the names of the unit and the depositor an application comes from.
+
+    A name is empty when its account is empty or the core has no such account.
+    """
+    unit_name = ""
+    if unit_account:
+        unit_name = context.session.scalar(
+            select(Unit.name).where(Unit.unit_account == unit_account)
+        )
+    person_name = ""
+    if person_account:
+        person_name = context.session.scalar(
+            select(Person.name)
+            .join(Account, Account.person_id == Person.id)
+            .where(Account.person_account == person_account)
+        )
+    return {"unit_name": unit_name or "", "person_name": person_name or ""}
 
 
 def record(item: ReviewItem, status: str, staff_id: str, comment: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -66,11 +67,23 @@ def link_for(template: str, row: dict[str, Any]) -> str:
         return "#"
 
 
+def input_size(value: Any) -> int:
+    """Return the `size` of a text input that shows `value` whole.
+
+    `size` counts average character widths, so a wide (CJK) character counts twice.
+    One more character leaves room for the caret and rounding.
+    """
+    text = "" if value is None else str(value)
+    wide = sum(1 for char in text if unicodedata.east_asian_width(char) in "WF")
+    return len(text) + wide + 1
+
+
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["display"] = display
     app.jinja_env.filters["merge_args"] = merge_args
     app.jinja_env.filters["review_value"] = review_value
     app.jinja_env.filters["link_for"] = link_for
+    app.jinja_env.filters["input_size"] = input_size
     app.jinja_env.globals["line_chart"] = line_chart
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

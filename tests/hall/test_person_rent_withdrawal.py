@@ -118,6 +118,28 @@ def test_public_rental_uses_actual_rent(
     assert card_of(review)["rule_limit"] == f"{Decimal('2000') * 6:,.2f}"
 
 
+def test_review_lists_each_label_once(
+    app: Flask, client: FlaskClient, tenant: str
+) -> None:
+    review = post(client, form())
+    assert review.status_code == 200, errors_of(review)
+    labels = [item.get_text(strip=True) for item in parse(review).select("main dt")]
+    for label in (
+        "租住住房类型",
+        "租赁月数",
+        "本次最高可提取（元）",
+        "本次提取金额（元）",
+    ):
+        assert labels.count(label) == 1, label
+    # The inputs the card does not repeat stay in the list of fields.
+    assert "月租金（元）" in labels
+    assert "收款银行卡号" in labels
+    card = card_of(review)
+    assert card["housing_type_label"] == "租住商品住房"
+    assert card["months"] == "6"
+    assert card["amount"] == "9,000.00"
+
+
 def test_form_calculates_maximum(app: Flask, client: FlaskClient, tenant: str) -> None:
     response = client.post(
         f"{URL}/calc",

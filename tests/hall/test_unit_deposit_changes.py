@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from decimal import Decimal
 
 import pytest
 from flask import Flask
@@ -16,6 +18,8 @@ from connectors.embedded.models import Account, DepositChange, Unit
 
 URL = "/unit/unit-deposit-changes"
 NEW_ID = "11010519900101007X"
+# An amount as the hall shows money: thousands separators and two decimals.
+MONEY = re.compile(r"\d{1,3}(,\d{3})*\.\d{2}")
 
 
 @pytest.fixture
@@ -151,4 +155,21 @@ def test_approved_opening_is_listed(unit_client: FlaskClient, app: Flask) -> Non
     assert listed[0][0] == month
     assert listed[0][3] == "张三"
     assert listed[0][4] == "110105********007X"
-    assert listed[0][6] == "6000.00"
+    assert listed[0][6] == "6,000.00"
+
+
+def test_base_amounts_formatted(unit_client: FlaskClient, app: Flask) -> None:
+    changes = [
+        change
+        for change in changes_of(app, UNIT_A)
+        if change.change_type == "base" and Decimal(change.new_value) >= 1000
+    ]
+    assert changes, "the demo unit has no base change of 1,000 yuan or more"
+    response = run(unit_client, change_type="base", **all_months(changes[:1]))
+    listed = rows(response)
+    assert listed
+    for row in listed:
+        assert MONEY.fullmatch(row[5]), row
+        assert MONEY.fullmatch(row[6]), row
+    new_values = {row[6] for row in listed}
+    assert f"{Decimal(changes[0].new_value):,.2f}" in new_values

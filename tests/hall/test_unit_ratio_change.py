@@ -257,3 +257,24 @@ def test_other_units_employees_not_listed(
     assert response.status_code == 400
     assert any("记录不存在" in message for message in errors_of(response))
     assert foreign not in response.get_data(as_text=True)
+
+
+def test_account_cells_sized_to_value(unit_client: FlaskClient, app: Flask) -> None:
+    page = parse(unit_client.get(URL))
+    first = employees(app)[0]
+    account = page.find(id="f-employees-0-person_account")
+    assert account["value"] == first["person_account"]
+    assert int(account["size"]) > len(first["person_account"])
+    name = page.find(id="f-employees-0-name")
+    # A wide (CJK) character takes two average character widths.
+    assert int(name["size"]) > 2 * len(first["name"])
+    # An input the person types into keeps the column's width.
+    assert not page.find(id="f-new_unit_ratio").has_attr("size")
+
+
+def test_sized_cells_not_stretched(app: Flask) -> None:
+    response = app.test_client().get("/static/hall.css")
+    css = response.get_data(as_text=True)
+    response.close()
+    assert "table.entry input[readonly][size] { width: auto; }" in css
+    assert "td.code { white-space: nowrap; }" in css

@@ -73,6 +73,8 @@ def test_returned_page_offers_correction(unit_client: FlaskClient, app: Flask) -
     comment = page.find(id="application-comment").get_text()
     assert comment == "缴存基数与工资表不符，请改为6500元"
     assert page.find("button", string="修改后重新提交") is not None
+    help_text = page.find(id="revise-help").get_text()
+    assert "重新提交时生成新的申报编号，作为本申报的第2版重新审核" in help_text
 
 
 def test_correction_submitted_as_new_revision(
@@ -84,7 +86,9 @@ def test_correction_submitted_as_new_revision(
     assert form.find(id="f-employees-0-id_number")["value"] == NEW_ID
     assert form.find(id="f-employees-0-base")["value"] == "6000"
     assert "身份证.png" in form.find(id="att-id_card").get_text()
-    assert "提交后作为第2版重新审核" in form.select_one("p.notice").get_text()
+    notice = form.select_one("p.notice").get_text()
+    assert f"正在修改退回的申报 {number}" in notice
+    assert f"提交后生成新的申报编号，作为申报 {number} 的第2版重新审核" in notice
     token = form.find(id="draft-token")["value"]
 
     data = {**opening("6500"), "_draft": token}
