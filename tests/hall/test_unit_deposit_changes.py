@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,6 +11,7 @@ from unit_flow import decide, pdf, submit
 from werkzeug.test import TestResponse
 
 from connectors.embedded.models import Account, DepositChange, Unit
+from engine.clock import business_date
 
 URL = "/unit/unit-deposit-changes"
 NEW_ID = "11010519900101007X"
@@ -126,7 +125,7 @@ def test_other_units_changes_not_listed(unit_client: FlaskClient, app: Flask) ->
 
 
 def test_approved_opening_is_listed(unit_client: FlaskClient, app: Flask) -> None:
-    month = dt.date.today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     number = submit(
         unit_client,
         "unit-open-account",
