@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select
 from stdnum.cn import ric
 
 from engine import create_app
+from engine.clock import business_date
 from engine.commands import (
     DEMO_STAFF_ID,
     DEMO_STAFF_PASSWORD,
@@ -71,7 +72,7 @@ def build_app(folder: Path, employees: int) -> Flask:
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder)})
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
-        seed_demo(session, hall.policy, dt.date.today())
+        seed_demo(session, hall.policy, business_date())
         add_employees(session, employees)
     return app
 

@@ -10,7 +10,6 @@ configuration per document and the system's Noto Sans CJK SC from Debian's
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from connectors.base import Caller  # noqa: E402
 from engine import create_app  # noqa: E402
+from engine.clock import business_date  # noqa: E402
 from engine.commands import seed_demo  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
 from renderers.pdf.renderer import (  # noqa: E402
@@ -48,7 +48,7 @@ def certificate_context(instance: Path) -> dict:
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
-        seed_demo(session, hall.policy, dt.date.today())
+        seed_demo(session, hall.policy, business_date())
     data = hall.router.call(
         "certificate.person_deposit",
         Caller("person", person_account=DEMO_ACCOUNT),
@@ -59,7 +59,7 @@ def certificate_context(instance: Path) -> dict:
     return {
         "title": "个人住房公积金缴存证明",
         "centre_name": "韶关市住房公积金管理中心",
-        "issued_on": dt.date.today(),
+        "issued_on": business_date(),
         "code": code,
         "verify_url": f"http://127.0.0.1:5000/verify/{code}",
         "data": data,

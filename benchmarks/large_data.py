@@ -41,6 +41,7 @@ from connectors.embedded import codes, demo_large, ledger
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import Account, Person, Unit
 from engine import create_app
+from engine.clock import business_date
 from engine.commands import DEMO_UNIT_PASSWORD, seed_demo, seed_large_unit
 from engine.migrate import upgrade
 from engine.storage.models import SmsMessage
@@ -182,7 +183,7 @@ def measure_ledger(app: Flask, runs: int) -> dict[str, list[float]]:
             .order_by(Account.person_account.desc())
             .limit(1)
         ).one()
-    year = dt.date.today().year - 1
+    year = business_date().year - 1
     start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
     params = {
         "id_number": id_number,
@@ -199,7 +200,7 @@ def measure_ledger(app: Flask, runs: int) -> dict[str, list[float]]:
     statements = _raw_statements(engine.dialect.paramstyle)
     raw = engine.raw_connection()
     session = hall.session_factory()
-    context = CoreContext(session, hall.policy, dt.date.today())
+    context = CoreContext(session, hall.policy, business_date())
     try:
 
         def range_through_engine() -> None:

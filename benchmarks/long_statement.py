@@ -15,7 +15,6 @@ Run it with `make bench-statement` or
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import platform
 import re
 import resource
@@ -34,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from connectors.embedded import demo_large  # noqa: E402
 from engine import create_app, print_jobs  # noqa: E402
+from engine.clock import business_date  # noqa: E402
 from engine.commands import (  # noqa: E402
     DEMO_UNIT_PASSWORD,
     seed_demo,
@@ -77,7 +77,7 @@ def run(folder: Path, employees: int) -> int:
     )
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
-        seed_demo(session, hall.policy, dt.date.today())
+        seed_demo(session, hall.policy, business_date())
         started = time.perf_counter()
         # Two years of monthly entries an employee cover the newest interest year.
         seed_large_unit(

@@ -19,6 +19,7 @@ from connectors.router import (
     configured_connectors,
     routes_from_text,
 )
+from engine.clock import business_date
 from engine.errors import register_error_pages
 from engine.policy import Policy
 from engine.service import Service, build_service
@@ -61,7 +62,7 @@ class Hall:
         return sorted(chosen, key=lambda service: (service.order, service.id))
 
     def figures(self, day: dt.date | None = None) -> dict[str, Any]:
-        return self.policy.values_at(day or dt.date.today())
+        return self.policy.values_at(day or business_date())
 
 
 def default_config(instance: Path) -> dict[str, Any]:

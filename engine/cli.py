@@ -253,8 +253,7 @@ def specs_samples(spec_id: str, count: int) -> None:
     Options that come from a connector and rows that the core supplies are left out,
     because this command does not call the core; the notes say which.
     """
-    import datetime as dt
-
+    from engine.clock import business_date
     from engine.schemas import make_bound_resolver
     from engine.service import build_service
 
@@ -272,7 +271,7 @@ def specs_samples(spec_id: str, count: int) -> None:
     if spec_id not in specs:
         hint = did_you_mean(spec_id, specs, "service")
         raise click.ClickException(f"no spec has the id {spec_id!r}; {hint}")
-    resolve = make_bound_resolver(policy.values_at(dt.date.today()))
+    resolve = make_bound_resolver(policy.values_at(business_date()))
     samples = make_samples(build_service(specs[spec_id]), resolve, count=count)
     click.echo(json.dumps(samples.as_json(), ensure_ascii=False, indent=2))
 
@@ -290,8 +289,7 @@ def specs_samples(spec_id: str, count: int) -> None:
 )
 def specs_export(spec_id: str, form: str) -> None:
     """Print the contract of service ID as JSON, for testers outside the project."""
-    import datetime as dt
-
+    from engine.clock import business_date
     from engine.schemas import make_bound_resolver
     from engine.service import build_service
     from engine.spec_export import openapi, submission_schema
@@ -302,7 +300,7 @@ def specs_export(spec_id: str, form: str) -> None:
     if spec_id not in specs:
         hint = did_you_mean(spec_id, specs, "service")
         raise click.ClickException(f"no spec has the id {spec_id!r}; {hint}")
-    resolve = make_bound_resolver(policy.values_at(dt.date.today()))
+    resolve = make_bound_resolver(policy.values_at(business_date()))
     service = build_service(specs[spec_id])
     document = (
         openapi(service, resolve)

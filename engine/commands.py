@@ -10,6 +10,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from engine.clock import business_date
 from engine.storage.models import LoginAccount
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ def seed_large_unit(
     result = demo_large.seed_large(
         session,
         policy,
-        today or dt.date.today(),
+        today or business_date(),
         employees=employees or demo_large.FULL_EMPLOYEES,
         entries_per_employee=entries_per_employee
         or demo_large.FULL_ENTRIES_PER_EMPLOYEE,
@@ -162,7 +163,7 @@ def seed_demo(session: Session, policy: Any, today: dt.date | None = None) -> bo
 
     if session.scalar(select(func.count()).select_from(LoginAccount)):
         return False
-    seed(session, policy, today or dt.date.today())
+    seed(session, policy, today or business_date())
     session.commit()
     create_demo_logins(session)
     return True

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from engine.clock import business_date
 from engine.money import round_half_up
 
 MAX_LENGTH = 1000
@@ -76,11 +77,11 @@ def _coalesce(*values: Any) -> Any:
 
 
 def _today() -> dt.date:
-    return dt.date.today()
+    return business_date()
 
 
 def _this_month() -> str:
-    return dt.date.today().strftime("%Y-%m")
+    return business_date().strftime("%Y-%m")
 
 
 def _add_months(month: str | dt.date | None, count: Decimal | int) -> str | None:

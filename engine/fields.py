@@ -15,6 +15,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from engine.clock import business_date
 from engine.identifiers import (
     IdentifierInvalid,
     normalise_bank_card,
@@ -222,7 +223,7 @@ def _date(field: Field, raw: Any) -> dt.date:
         raise Invalid("date")
     if not MIN_YEAR <= value.year <= MAX_YEAR:
         raise Invalid("year", min_year=MIN_YEAR, max_year=MAX_YEAR)
-    if field.checks.get("not-future") and value > dt.date.today():
+    if field.checks.get("not-future") and value > business_date():
         raise Invalid("not-future")
     return value
 

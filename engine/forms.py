@@ -7,7 +7,6 @@ the form is read, so a forged value is overwritten before anything is stored.
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import logging
 import re
@@ -697,7 +696,3 @@ def _row_changed(table: RowTable, row: Row) -> bool:
         if row.values.get(spec_field.name) != row.original.get(spec_field.name):
             return True
     return False
-
-
-def today() -> dt.date:
-    return dt.date.today()

@@ -9,6 +9,8 @@ from stdnum import luhn
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
+from engine.clock import business_date
+
 _SEPARATORS = re.compile(r"[\s\-]")
 
 
@@ -24,7 +26,8 @@ def normalise_id_number(raw: str, today: dt.date | None = None) -> str:
     """Return the 18-character resident ID with an upper-case X, or raise.
 
     A legacy 15-digit number (born 19xx, no check character) is widened to 18 digits.
-    The birth date must be a real date no later than today.
+    The birth date must be a real date no later than `today`, by default the
+    business date.
     """
     number = _SEPARATORS.sub("", raw).upper()
     if not number.isascii():
@@ -44,7 +47,7 @@ def normalise_id_number(raw: str, today: dt.date | None = None) -> str:
         birth = ric.get_birth_date(number)
     except StdnumError:
         raise IdentifierInvalid("birth_date") from None
-    if birth > (today or dt.date.today()):
+    if birth > (today or business_date()):
         raise IdentifierInvalid("birth_date")
     try:
         ric.get_birth_place(number)

@@ -18,7 +18,8 @@ def loans_group() -> None:
     "day",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     default=None,
-    help="Collect the instalments due up to this day (YYYY-MM-DD); default today.",
+    help="Collect the instalments due up to this day (YYYY-MM-DD); default today "
+    "in China, the business date.",
 )
 def loans_collect(day: dt.datetime | None) -> None:
     """Pay the instalments that fell due.
@@ -30,9 +31,10 @@ def loans_collect(day: dt.datetime | None) -> None:
     from connectors.embedded.context import CoreContext
     from connectors.embedded.offset import collect_due_instalments
     from engine import create_app
+    from engine.clock import business_date
 
     hall = create_app().extensions["hall"]
-    business_day = day.date() if day else dt.date.today()
+    business_day = day.date() if day else business_date()
     try:
         with hall.session_factory() as session, session.begin():
             context = CoreContext(session, hall.policy, business_day)

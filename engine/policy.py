@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from engine.clock import business_date
+
 
 @dataclass(frozen=True)
 class Period:
@@ -64,7 +66,7 @@ class Policy:
             figure = self.figures[name]
         except KeyError:
             raise KeyError(f"unknown policy figure {name!r}") from None
-        return figure.at(day or dt.date.today())
+        return figure.at(day or business_date())
 
     def values_at(self, day: dt.date) -> dict[str, Decimal]:
         return {name: figure.at(day) for name, figure in self.figures.items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -23,12 +22,12 @@ from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import certificates, print_jobs
 from engine.app import current_hall, db
 from engine.auth import current_caller, login_required
+from engine.clock import business_date
 from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.service import Service
 from engine.storage.models import AuditEntry
-from renderers.html import LOCAL_ZONE
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -169,7 +168,7 @@ def _print_context(
     return {
         "title": service.printout.filename,
         "centre_name": centre_name(),
-        "issued_on": dt.datetime.now(LOCAL_ZONE).date(),
+        "issued_on": business_date(),
         "code": printed_code,
         "verify_url": url_for("certificates.verify", code=printed_code, _external=True),
         "data": answer,

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
+from engine.clock import business_date
 from engine.expressions import ExpressionError
 from engine.fields import DEFAULT_MAX_LENGTH, Invalid, message_for, parse_value
 from engine.money import round_half_up
@@ -172,7 +173,7 @@ def _text_strategy(spec_field: Field) -> st.SearchStrategy[str]:
 
 def _date_strategy(spec_field: Field) -> st.SearchStrategy[Any]:
     latest = (
-        dt.date.today()
+        business_date()
         if spec_field.checks.get("not-future")
         else dt.date(2030, 12, 31)
     )
@@ -494,7 +495,7 @@ def field_cases(
     elif kind == "date":
         cases.append(("not a date", "2026-02-30", "date", {}))
         if spec_field.checks.get("not-future"):
-            tomorrow = dt.date.today() + dt.timedelta(days=1)
+            tomorrow = business_date() + dt.timedelta(days=1)
             cases.append(("tomorrow", tomorrow.isoformat(), "not-future", {}))
     elif kind == "month":
         cases.append(("not a month", "2026-13", "month", {}))

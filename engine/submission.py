@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 from connectors.base import Caller
 from engine import delivery
 from engine.attachments import AttachmentInvalid, check_upload, store, stored_path
+from engine.clock import business_date
 from engine.service import Service
 from engine.storage.models import Application, Attachment, AuditEntry, utcnow
 
@@ -161,7 +162,9 @@ def confirm(
     """
     prefix = "U" if caller.hall == "unit" else "P"
     now = utcnow()
-    number = f"{prefix}{now:%Y%m%d}{draft.id:06d}"
+    # The date in the number is the business date of the instant stored as
+    # submitted_at, so it matches the submission time the pages show.
+    number = f"{prefix}{business_date(now):%Y%m%d}{draft.id:06d}"
     changed = session.execute(
         update(Application)
         .where(Application.id == draft.id, Application.status == "draft")

@@ -6,7 +6,6 @@ server (see `testdb.py`).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,10 +15,12 @@ from flask.testing import FlaskClient
 from testdb import TestDatabases
 
 from engine import create_app
+from engine.clock import business_date
 from engine.migrate import upgrade
 
-# The demo data is seeded once per run as of today, then each test gets its own copy.
-SEED_DAY = dt.date.today()
+# The demo data is seeded once per run as of the business date, then each test gets
+# its own copy.
+SEED_DAY = business_date()
 
 
 @pytest.fixture(scope="session")

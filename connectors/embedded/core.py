@@ -15,6 +15,7 @@ from connectors.embedded import review
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import CoreBase
 from connectors.embedded.operations import APPROVALS, OPERATIONS
+from engine.clock import business_date
 from engine.policy import Policy
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class EmbeddedCore:
         self,
         session_factory: sessionmaker[Session],
         policy: Policy,
-        today: Callable[[], dt.date] = dt.date.today,
+        today: Callable[[], dt.date] = business_date,
     ) -> None:
         self.session_factory = session_factory
         self.policy = policy

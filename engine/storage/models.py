@@ -16,9 +16,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from engine import clock
+
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    """Return the hall clock's current instant in UTC without a zone, as stored."""
+    return clock.now().replace(tzinfo=None)
 
 
 class HallBase(DeclarativeBase):

@@ -7,14 +7,15 @@ import unicodedata
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo
 
 from flask import Flask
 
+from engine.clock import FUND_CENTRE_ZONE
 from engine.money import format_yuan
 from renderers.html.chart import line_chart
 
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+# The zone the pages show times in: the fund centre's.
+LOCAL_ZONE = FUND_CENTRE_ZONE
 
 
 def display(value: Any, kind: str = "text") -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
 from flask import Flask
 from person_support import give_login, renter
 
+from engine.clock import business_date
 from engine.commands import DEMO_PERSON_PASSWORD
 
 try:
@@ -24,7 +24,7 @@ COMMERCIAL_LIMIT = Decimal("1500")
 
 
 def month(offset: int) -> str:
-    today = dt.date.today()
+    today = business_date()
     index = today.year * 12 + today.month - 1 + offset
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 

@@ -7,7 +7,6 @@ month, not by the code under test.
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -28,6 +27,7 @@ from sqlalchemy import select
 from support import csrf_token, errors_of, login_person
 
 from connectors.embedded.models import Loan, LoanInstalment
+from engine.clock import business_date
 
 URL = "/person/person-early-repayment"
 FEN = Decimal("0.01")
@@ -132,7 +132,7 @@ def test_keep_term_schedule_and_approval(app: Flask, borrower: FlaskClient) -> N
             query_string={
                 "run": "1",
                 "month_from": loan.start_date.strftime("%Y-%m"),
-                "month_to": date.today().strftime("%Y-%m"),
+                "month_to": business_date().strftime("%Y-%m"),
             },
         )
     )

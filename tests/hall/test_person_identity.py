@@ -13,6 +13,7 @@ from sqlalchemy import select
 from support import csrf_token, errors_of, latest_sms_code, login_person, parse
 
 from connectors.embedded.models import Account, Person
+from engine.clock import business_date
 from engine.storage.models import SmsCode
 
 URL = "/person/person-identity"
@@ -58,9 +59,9 @@ def test_verification_marks_person(app: Flask, depositor: FlaskClient) -> None:
     response = submit(depositor, _agree="on", _sms_code=latest_sms_code(app))
     assert response.status_code == 200, errors_of(response)
     assert "实名认证已完成" in parse(response).select_one(".notice").get_text()
-    assert person_of(app, DEMO_ACCOUNT).verified_on == dt.date.today()
+    assert person_of(app, DEMO_ACCOUNT).verified_on == business_date()
     label = parse(depositor.get(URL)).find(id="f-verified_label")["value"]
-    assert label == f"已认证（{dt.date.today().isoformat()}）"
+    assert label == f"已认证（{business_date().isoformat()}）"
 
 
 def test_second_verification_refused(app: Flask, depositor: FlaskClient) -> None:
@@ -105,4 +106,4 @@ def test_forged_identity_ignored(app: Flask, client: FlaskClient) -> None:
     response = submit(client, **data, person_account=other, name="冒名")
     assert response.status_code == 200, errors_of(response)
     assert person_of(app, other).verified_on is None
-    assert person_of(app, DEMO_ACCOUNT).verified_on == dt.date.today()
+    assert person_of(app, DEMO_ACCOUNT).verified_on == business_date()

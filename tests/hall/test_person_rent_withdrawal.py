@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy import select
 from support import csrf_token, errors_of, login_person, parse, parse_fragment
 
 from connectors.embedded.models import LedgerEntry, ReviewItem
+from engine.clock import business_date
 from engine.storage.models import Application
 
 URL = "/person/person-rent-withdrawal"
@@ -34,7 +34,7 @@ COMMERCIAL_LIMIT = Decimal("1500")
 
 
 def month(offset: int) -> str:
-    today = dt.date.today()
+    today = business_date()
     index = today.year * 12 + today.month - 1 + offset
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from support import csrf_token, errors_of, login_person, parse
 
 from connectors.embedded.models import Account, LedgerEntry, Person
+from engine.clock import business_date
 
 URL = "/person/person-retirement-withdrawal"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -92,7 +93,7 @@ def retiree(app: Flask, client: FlaskClient) -> str:
 def test_whole_balance_and_closure(
     app: Flask, client: FlaskClient, retiree: str
 ) -> None:
-    today = dt.date.today()
+    today = business_date()
     balance = account_by_number(app, retiree).balance
     interest = expected_interest(app, retiree, today)
 
@@ -156,8 +157,8 @@ def test_other_open_withdrawal_blocks(
         data={
             "csrf_token": csrf_token(client.get(URL)),
             "housing_type": "public",
-            "period_from": dt.date.today().strftime("%Y-%m"),
-            "period_to": dt.date.today().strftime("%Y-%m"),
+            "period_from": business_date().strftime("%Y-%m"),
+            "period_to": business_date().strftime("%Y-%m"),
             "monthly_rent": "100",
             "amount": "100",
             "bank_card": CARD,

@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from connectors.embedded.codes import LEDGER_TYPES
 from connectors.embedded.demo_data import DEMO_ID_NUMBER, demo_identities
 from connectors.embedded.models import Account, LedgerEntry, Unit
+from engine.clock import business_date
 from engine.money import format_yuan
 from engine.storage.models import Application
 
@@ -46,7 +47,7 @@ def _add_months(month: dt.date, count: int) -> dt.date:
 
 def _default_months() -> tuple[dt.date, dt.date]:
     """Return the first days of the default range: this month and the 11 before it."""
-    this_month = dt.date.today().replace(day=1)
+    this_month = business_date().replace(day=1)
     return _add_months(this_month, -11), this_month
 
 
@@ -115,7 +116,7 @@ def _ledger_args(first: str, last: str, **extra: str) -> dict[str, str]:
 
 
 def _three_years() -> tuple[dt.date, dt.date]:
-    this_month = dt.date.today().replace(day=1)
+    this_month = business_date().replace(day=1)
     return _add_months(this_month, -35), this_month
 
 
@@ -381,7 +382,7 @@ def test_export_link_of_default_page(app: Flask, client: FlaskClient) -> None:
 
 def test_export_keeps_negative_amounts(app: Flask, client: FlaskClient) -> None:
     # A red-ink reversal is booked as a negative amount.
-    day = dt.date.today().replace(day=1)
+    day = business_date().replace(day=1)
     with _db(app) as session:
         unit_id = session.scalar(select(Unit.id).where(Unit.unit_account == UNIT_A))
         session.add(

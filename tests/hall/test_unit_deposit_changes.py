@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 
@@ -15,6 +14,7 @@ from unit_flow import decide, pdf, submit
 from werkzeug.test import TestResponse
 
 from connectors.embedded.models import Account, DepositChange, Unit
+from engine.clock import business_date
 
 URL = "/unit/unit-deposit-changes"
 NEW_ID = "11010519900101007X"
@@ -130,7 +130,7 @@ def test_other_units_changes_not_listed(unit_client: FlaskClient, app: Flask) ->
 
 
 def test_approved_opening_is_listed(unit_client: FlaskClient, app: Flask) -> None:
-    month = dt.date.today().strftime("%Y-%m")
+    month = business_date().strftime("%Y-%m")
     number = submit(
         unit_client,
         "unit-open-account",

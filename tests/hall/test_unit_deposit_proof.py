@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from connectors.base import Caller
 from connectors.embedded.models import LedgerEntry, Unit
+from engine.clock import business_date
 from engine.money import format_yuan
 
 URL = "/unit/unit-deposit-proof"
@@ -26,7 +27,7 @@ def unit_client(client: FlaskClient, app: Flask) -> FlaskClient:
 
 
 def month_before(count: int) -> dt.date:
-    this_month = dt.date.today().replace(day=1)
+    this_month = business_date().replace(day=1)
     index = this_month.year * 12 + this_month.month - 1 - count
     return dt.date(index // 12, index % 12 + 1, 1)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -15,6 +14,7 @@ from werkzeug.test import TestResponse
 
 from connectors.base import Caller
 from connectors.embedded.models import Account, LedgerEntry, Person, Unit
+from engine.clock import business_date
 from engine.money import format_yuan
 
 URL = "/unit/unit-direct-debit"
@@ -52,7 +52,7 @@ def test_lists_debits_and_this_month(unit_client: FlaskClient, app: Flask) -> No
     response = unit_client.get(URL)
     assert response.status_code == 200
     listed = rows(response)
-    this_month = dt.date.today().strftime("%Y-%m")
+    this_month = business_date().strftime("%Y-%m")
     # The current month is not collected yet in the demo data.
     assert listed[0][0] == this_month
     assert listed[0][4] == "待扣款"
@@ -107,7 +107,7 @@ def test_approvals_change_the_amount_due(unit_client: FlaskClient, app: Flask) -
         unit_client,
         "unit-open-account",
         {
-            "first_month": dt.date.today().strftime("%Y-%m"),
+            "first_month": business_date().strftime("%Y-%m"),
             "employees-0-_row": "1",
             "employees-0-id_number": "11010519900101007X",
             "employees-0-name": "张三",
@@ -135,7 +135,7 @@ def test_approvals_change_the_amount_due(unit_client: FlaskClient, app: Flask) -
         "unit-seal-transfer",
         {
             "action": "seal",
-            "effective_month": dt.date.today().strftime("%Y-%m"),
+            "effective_month": business_date().strftime("%Y-%m"),
             "reason": "contract-ended",
             "employees-0-_row": "1",
             "employees-0-id_number": id_number,

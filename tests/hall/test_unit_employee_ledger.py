@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 
 from connectors.embedded.demo_data import DEMO_ID_NUMBER
 from connectors.embedded.models import Account, LedgerEntry, Person, Unit
+from engine.clock import business_date
 from engine.money import format_yuan
 
 URL = "/unit/unit-employee-ledger"
@@ -27,7 +28,7 @@ def unit_client(client: FlaskClient, app: Flask) -> FlaskClient:
 
 def months() -> tuple[str, str]:
     """Return the three years up to this month, as YYYY-MM."""
-    this_month = dt.date.today().replace(day=1)
+    this_month = business_date().replace(day=1)
     index = this_month.year * 12 + this_month.month - 1 - 35
     first = dt.date(index // 12, index % 12 + 1, 1)
     return first.strftime("%Y-%m"), this_month.strftime("%Y-%m")

@@ -14,10 +14,11 @@ from unit_flow import decide, pdf, submit
 from werkzeug.test import TestResponse
 
 from connectors.embedded.models import Account, Person, Unit
+from engine.clock import business_date
 
 URL = "/unit/unit-transfers"
 UNIT_C = "0201000003"
-TODAY = dt.date.today()
+TODAY = business_date()
 
 
 @pytest.fixture

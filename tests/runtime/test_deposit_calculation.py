@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 import yaml
 
 from connectors.base import Caller
+from engine.clock import business_date
 from engine.forms import FormRuntime, FormState, Row
 from engine.policy import Policy
 from engine.service import build_service
@@ -23,7 +23,7 @@ def calculate(base: str, ratio: str, places: int) -> tuple[Decimal, Decimal, Dec
         (SPECS / "unit" / "unit-open-account.yaml").read_text(encoding="utf-8")
     )
     service = build_service(spec)
-    figures = Policy.from_file(SPECS / "policy.yaml").values_at(dt.date.today())
+    figures = Policy.from_file(SPECS / "policy.yaml").values_at(business_date())
     figures["deposit_places"] = Decimal(places)
     runtime = FormRuntime(service, router=None, caller=Caller("unit"), figures=figures)  # type: ignore[arg-type]
     state = FormState(service)

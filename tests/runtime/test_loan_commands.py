@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from connectors.embedded.models import LedgerEntry, Loan, LoanInstalment
 from engine.cli import main
+from engine.clock import business_date
 
 
 def counts(url: str) -> tuple[int, int, int]:
@@ -37,7 +38,7 @@ def test_collect_pays_next_instalments(database_url: str, tmp_path: Path) -> Non
     assert signed > 0
     env = {"HALL_DATABASE_URL": database_url, "HALL_INSTANCE": str(tmp_path)}
     # Each repaying loan has an instalment due within the next 31 days.
-    day = (dt.date.today() + dt.timedelta(days=31)).isoformat()
+    day = (business_date() + dt.timedelta(days=31)).isoformat()
 
     result = CliRunner().invoke(main, ["loans", "collect", "--date", day], env=env)
     assert result.exit_code == 0, result.output

@@ -11,7 +11,6 @@ its template.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import io
 import json
 import re
@@ -39,6 +38,7 @@ from support import csrf_token, login_person, login_unit
 
 from engine import create_app
 from engine.cli import main
+from engine.clock import business_date
 from engine.policy import Policy
 from engine.schemas import make_bound_resolver
 from engine.service import RowTable, Service, build_service
@@ -48,7 +48,7 @@ from engine.spec_export import openapi, submission_schema
 
 POLICY = Policy.from_file(REPO / "specs" / "policy.yaml")
 SPECS = load_specs(spec_paths(REPO / "specs"), policy_names=POLICY.names())[0]
-RESOLVE = make_bound_resolver(POLICY.values_at(dt.date.today()))
+RESOLVE = make_bound_resolver(POLICY.values_at(business_date()))
 DEMO_ID_NUMBER = "44020319850305021X"
 MULTIPART = "multipart/form-data"
 
