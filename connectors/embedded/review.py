@@ -13,6 +13,7 @@ from sqlalchemy import select
 from connectors.base import Caller, NotFound, Rejected
 from connectors.embedded.context import CoreContext
 from connectors.embedded.models import Account, Person, ReviewItem, Unit
+from engine import clock
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,8 @@ def submit(
             person_account=caller.person_account,
             payload=plain(payload),
             status=PENDING,
-            created_at=dt.datetime.now(),
+            # Stored as naive UTC, like every timestamp the pages read.
+            created_at=clock.now().replace(tzinfo=None),
         )
     )
     log.info("queued %s application %s for review", operation, application_number)
@@ -152,4 +154,4 @@ def record(item: ReviewItem, status: str, staff_id: str, comment: str | None) ->
     item.status = status
     item.reviewer = staff_id
     item.comment = comment
-    item.decided_at = dt.datetime.now()
+    item.decided_at = clock.now().replace(tzinfo=None)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from support import login_unit, parse
 from unit_flow import decide, pdf, submit
 
-from connectors.embedded.models import Account, DepositChange, Person
+from connectors.embedded.models import Account, DepositChange, Person, ReviewItem
 from engine import clock
 from engine.storage.models import Application
 
@@ -73,3 +73,16 @@ def test_opening_uses_business_date(unit_client: FlaskClient, app: Flask) -> Non
         ).one()
     assert account.opened_on == dt.date(2026, 12, 5)
     assert change.recorded_on == dt.date(2026, 12, 5)
+
+
+def test_review_item_times_are_utc(unit_client: FlaskClient, app: Flask) -> None:
+    number = open_account(unit_client)
+    decide(app, number)
+
+    with app.extensions["hall"].session_factory() as session:
+        item = session.scalars(
+            select(ReviewItem).where(ReviewItem.application_number == number)
+        ).one()
+    assert item.created_at == dt.datetime(2026, 12, 4, 22, 50)
+    assert item.decided_at == dt.datetime(2026, 12, 4, 22, 50)
+

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from typing import Any
 
@@ -26,6 +25,7 @@ from test_unit_resubmission import opening, returned_application, revise
 from unit_flow import confirm, post_service
 
 from connectors.embedded.models import Account, Person, Unit
+from engine.clock import business_date
 
 RETURN_COMMENT = "缴存基数与工资表不符，请改为6500元"
 RENT_URL = "/person/person-rent-withdrawal"
@@ -105,7 +105,7 @@ def test_person_application_shows_depositor(client: FlaskClient, app: Flask) -> 
     account = renter(app).person_account
     give_login(app, account)
     login_person(client, account)
-    this_month = dt.date.today().strftime("%Y-%m")
+    this_month = business_date().strftime("%Y-%m")
     data = {
         "housing_type": "public",
         "period_from": this_month,
