@@ -93,6 +93,10 @@ def test_serve_logs_startup_once(
         "werkzeug.serving.run_simple", lambda *args, **kwargs: served.append(args)
     )
     result = CliRunner().invoke(main, ["serve", "--no-delivery", "--port", "25301"])
+    # The stub returns at once, so the served app's pool is closed here, as the
+    # server's exit would close it.
+    for _host, _port, app in served:
+        app.extensions["hall"].session_factory.kw["bind"].dispose()
     assert result.exit_code == 0, result.output
     assert len(served) == 1
     assert "Demo logins" in result.output
