@@ -11,6 +11,7 @@ process ended before it finished is claimed again when its page is next asked fo
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import secrets
 import threading
@@ -22,6 +23,7 @@ from flask import Flask
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
 
+from connectors import http as wire
 from connectors.base import Caller
 from engine import certificates
 from engine.service import Service
@@ -70,38 +72,19 @@ def time_needed(rows: int) -> str:
 
 
 # Tagged JSON ---------------------------------------------------------------------
-# The job keeps the template's data in a JSON column. Money and dates are tagged, so
-# the template reads back the same Decimal and date values the core returned.
+# The job keeps the template's data in a JSON column. It uses the core's wire format,
+# which tags money and dates, so the template reads back the same Decimal and date
+# values the core returned.
 
 
 def encode(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, dt.datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, Mapping):
-        return {str(key): encode(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [encode(item) for item in value]
-    return value
+    """Return `value` as plain JSON data, with money and dates tagged."""
+    return json.loads(wire.encode(value))
 
 
 def decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1:
-            ((tag, text),) = value.items()
-            if tag == "$decimal":
-                return Decimal(text)
-            if tag == "$datetime":
-                return dt.datetime.fromisoformat(text)
-            if tag == "$date":
-                return dt.date.fromisoformat(text)
-        return {key: decode(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [decode(item) for item in value]
-    return value
+    """Return the data `encode` made, with money and dates restored."""
+    return wire.decode(json.dumps(value, ensure_ascii=False).encode("utf-8"))
 
 
 # Queue, find and claim -------------------------------------------------------------
