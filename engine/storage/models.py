@@ -269,10 +269,10 @@ class IssuedCertificate(HallBase):
 
 
 class PrintJob(HallBase):
-    """A long certificate rendered outside the request that asked for it.
+    """A long certificate rendered outside the request that queued it.
 
     The verification code is drawn when the job is queued, because every page prints
-    it; the certificate that /verify confirms is added only once the PDF exists.
+    it. The certificate that /verify confirms is added only once the PDF exists.
     """
 
     __tablename__ = "print_job"

@@ -66,7 +66,7 @@ def test_long_statement_appears_for_download_in_browser(
     page.get_by_role("button", name="打印证明").click()
     expect(page.locator("#print-job")).to_contain_text("正在生成")
 
-    # htmx asks for the job's state until the download link replaces the notice.
+    # htmx requests the job's state until the download link replaces the notice.
     link = page.get_by_role("link", name="下载 单位住房公积金结息对账单.pdf")
     expect(link).to_be_visible(timeout=120_000)
     with page.expect_download() as started:
