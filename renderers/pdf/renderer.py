@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import gc
 import logging
 import multiprocessing
 import threading
@@ -148,6 +149,10 @@ def pdf_in_child_process(page: str) -> bytes:
 
 
 def _child_pdf(page: str) -> bytes:
+    # The process lays out one document and ends, which frees everything at once.
+    # Collecting cycles meanwhile only walks the growing box tree again and again: it
+    # took a third of the layout time of a 6,000-row statement and saved 2 % of its memory.
+    gc.disable()
     return PdfRenderer().pdf(page)
 
 
