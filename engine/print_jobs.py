@@ -4,8 +4,11 @@ A unit's interest statement of thousands of rows takes minutes to lay out, longe
 than a request may last, so the print request queues a job and returns at once. A
 thread of the same process renders the template, hands the layout to a child process
 and stores the PDF with its certificate. The applicant's page requests the job's
-state every few seconds and offers the download once it is ready. A job whose
-process ended before it finished is claimed again when its page is next asked for.
+state every few seconds and offers the download once it is ready.
+
+The rendering thread renews its claim on the job while the layout runs. A job whose
+claim was not renewed for a LEASE, because its process ended, is claimed again when
+its page is next asked for; a thread that finds its claim taken over drops its work.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import secrets
 import threading
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Self
 
 from flask import Flask
 from sqlalchemy import or_, update
@@ -32,14 +35,16 @@ from renderers.pdf.renderer import MissingGlyphs, pdf_in_child_process
 
 log = logging.getLogger(__name__)
 
-# A claimed job not finished within this time is taken to have lost its process.
-LEASE = dt.timedelta(minutes=30)
+# A rendering job whose claim was not renewed within this time has lost its process.
+LEASE = dt.timedelta(minutes=2)
+# Seconds between renewals of the claim while a job renders, well inside the LEASE.
+RENEWAL_SECONDS = 20.0
 MAX_ATTEMPTS = 3
 # A finished job's PDF is kept this long; its certificate stays verifiable after.
 RETENTION = dt.timedelta(days=7)
-# An estimate of a job's time a statement row. On a 2-core machine the layout of
-# 20,000 rows took 136 s idle, and the whole job 218 s while tests ran beside it.
-SECONDS_PER_ROW = Decimal("0.011")
+# An estimate of a job's time a statement row. On a 2-core machine the whole job of
+# 20,000 rows took 121 s while tests ran beside it (load average 2.7).
+SECONDS_PER_ROW = Decimal("0.007")
 # Seconds to start the layout process and store the PDF, an estimate.
 START_SECONDS = 3
 
@@ -192,6 +197,59 @@ def _claim(session: Session, job_id: int) -> bool:
     return claimed.rowcount == 1
 
 
+def _renew(session: Session, job_id: int, attempt: int) -> bool:
+    """Renew this attempt's claim on a rendering job; False if the claim was lost.
+
+    The update also locks the job's row until the session commits, so a job being
+    finished cannot be claimed by another process in between.
+    """
+    renewed = session.execute(
+        update(PrintJob)
+        .where(
+            PrintJob.id == job_id,
+            PrintJob.status == RENDERING,
+            PrintJob.attempts == attempt,
+        )
+        .values(claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return renewed.rowcount == 1
+
+
+class _Claim:
+    """Renews a claim on a job every RENEWAL_SECONDS while its layout runs."""
+
+    def __init__(self, app: Flask, job_id: int, attempt: int) -> None:
+        self.session_factory = app.extensions["hall"].session_factory
+        self.job_id = job_id
+        self.attempt = attempt
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._keep, name=f"print-job-{job_id}-claim", daemon=True
+        )
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _keep(self) -> None:
+        while not self._stop.wait(RENEWAL_SECONDS):
+            try:
+                with self.session_factory() as session:
+                    renewed = _renew(session, self.job_id, self.attempt)
+                    session.commit()
+            except Exception:
+                # A database that is briefly away leaves the claim to the next renewal.
+                log.exception("print job %s: claim not renewed", self.job_id)
+                continue
+            if not renewed:
+                return
+
+
 def stalled(job: PrintJob) -> bool:
     """Tell whether an unfinished job has no thread of this process working on it."""
     if job.status not in UNFINISHED:
@@ -246,24 +304,32 @@ def render(app: Flask, job_id: int) -> None:
             return
         job = session.get(PrintJob, job_id)
         assert job is not None
+        attempt = job.attempts
         service = hall.services.get(job.service_id)
         context = decode(job.context["print"])
+        session.commit()
         try:
-            if service is None or service.printout is None:
-                raise LookupError(f"print service {job.service_id} is gone")
-            page = renderer().html(service.printout.template, context)
-            content = pdf_in_child_process(page)
+            with _Claim(app, job_id, attempt):
+                if service is None or service.printout is None:
+                    raise LookupError(f"print service {job.service_id} is gone")
+                page = renderer().html(service.printout.template, context)
+                content = pdf_in_child_process(page)
         except MissingGlyphs as error:
             log.error("print job %s not rendered: %s", job_id, error)
-            _finish(session, job, FAILED, error=RENDER_FAILED)
+            if _still_claimed(session, job_id, attempt):
+                _finish(session, job, FAILED, error=RENDER_FAILED)
             return
         except Exception:
-            log.exception("print job %s attempt %s failed", job_id, job.attempts)
-            if job.attempts >= MAX_ATTEMPTS:
+            log.exception("print job %s attempt %s failed", job_id, attempt)
+            if not _still_claimed(session, job_id, attempt):
+                return
+            if attempt >= MAX_ATTEMPTS:
                 _finish(session, job, FAILED, error=GAVE_UP)
             else:
                 job.status = QUEUED
                 session.commit()
+            return
+        if not _still_claimed(session, job_id, attempt):
             return
         caller = Caller(
             job.hall, unit_account=job.unit_account, person_account=job.person_account
@@ -290,6 +356,23 @@ def render(app: Flask, job_id: int) -> None:
             job.row_count,
             len(content),
         )
+
+
+def _still_claimed(session: Session, job_id: int, attempt: int) -> bool:
+    """Tell whether this attempt still holds the job, locking it until commit.
+
+    Otherwise another process claimed the job after this one stopped renewing, and
+    that attempt finishes it.
+    """
+    if _renew(session, job_id, attempt):
+        return True
+    session.rollback()
+    log.warning(
+        "print job %s: attempt %s lost its claim; another attempt finishes it",
+        job_id,
+        attempt,
+    )
+    return False
 
 
 def _finish(

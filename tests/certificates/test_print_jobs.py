@@ -314,8 +314,8 @@ def test_tagged_json_reads_back_money_and_dates_exactly() -> None:
 def test_print_job_estimate_seconds_or_minutes() -> None:
     assert print_jobs.time_needed(0) == "5 秒"
     assert print_jobs.time_needed(120) == "5 秒"
-    assert print_jobs.time_needed(1_000) == "15 秒"
-    assert print_jobs.time_needed(20_000) == "4 分钟"
+    assert print_jobs.time_needed(1_000) == "10 秒"
+    assert print_jobs.time_needed(20_000) == "3 分钟"
     assert print_jobs.row_count({"rows": [1, 2, 3], "name": "x"}) == 3
 
 
@@ -350,3 +350,81 @@ def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) 
     assert "文件已删除" in page.get_data(as_text=True)
     assert client.get(f"/unit/print/{STATEMENT}/jobs/{token}/pdf").status_code == 404
     assert client.get("/verify/7KQ2-M9XD-4HPT-ZW3R").status_code == 200
+
+
+def test_print_job_claim_renewed_during_layout(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(print_jobs, "RENEWAL_SECONDS", 0.05)
+    job_id = queue_directly(app, [a_row()])
+    layout = print_jobs.pdf_in_child_process
+    claims: list[dt.datetime] = []
+
+    def slow_layout(page: str) -> bytes:
+        claims.append(job_state(app, job_id).claimed_at)
+        deadline = time.monotonic() + PATIENCE
+        while job_state(app, job_id).claimed_at == claims[0]:
+            assert time.monotonic() < deadline, "the claim was never renewed"
+            time.sleep(0.05)
+        claims.append(job_state(app, job_id).claimed_at)
+        return layout(page)
+
+    monkeypatch.setattr(print_jobs, "pdf_in_child_process", slow_layout)
+    with app.app_context():
+        print_jobs.render(app, job_id)
+
+    assert claims[1] > claims[0]
+    job = job_state(app, job_id)
+    assert job.status == print_jobs.READY
+    assert job.attempts == 1
+
+
+def test_print_job_taken_over_drops_work(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = queue_directly(app, [a_row()])
+    layout = print_jobs.pdf_in_child_process
+
+    def overtaken_layout(page: str) -> bytes:
+        # Another process claims the job, as after this one stopped renewing its claim.
+        with app.extensions["hall"].session_factory() as session:
+            job = session.get(PrintJob, job_id)
+            job.attempts += 1
+            job.claimed_at = utcnow()
+            session.commit()
+        return layout(page)
+
+    monkeypatch.setattr(print_jobs, "pdf_in_child_process", overtaken_layout)
+    with app.app_context():
+        print_jobs.render(app, job_id)
+
+    job = job_state(app, job_id)
+    assert job.status == print_jobs.RENDERING
+    assert job.attempts == 2
+    assert job.certificate_id is None
+    assert client.get("/verify/7KQ2-M9XD-4HPT-ZW3R").status_code == 404
+    with app.extensions["hall"].session_factory() as session:
+        assert session.scalar(select(func.count(IssuedCertificate.id))) == 0
+        assert session.scalar(select(func.count(AuditEntry.id))) == 0
+
+
+def test_print_job_failure_after_takeover_ignored(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = queue_directly(app, [a_row()])
+
+    def overtaken_then_broken(page: str) -> bytes:
+        with app.extensions["hall"].session_factory() as session:
+            job = session.get(PrintJob, job_id)
+            job.attempts = print_jobs.MAX_ATTEMPTS
+            job.claimed_at = utcnow()
+            session.commit()
+        raise OSError("the child process was killed")
+
+    monkeypatch.setattr(print_jobs, "pdf_in_child_process", overtaken_then_broken)
+    with app.app_context():
+        print_jobs.render(app, job_id)
+
+    job = job_state(app, job_id)
+    assert job.status == print_jobs.RENDERING
+    assert job.error is None
