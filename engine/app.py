@@ -22,6 +22,7 @@ from connectors.router import (
 from engine.clock import business_date
 from engine.errors import register_error_pages
 from engine.policy import Policy
+from engine.proxies import trust_proxies, trusted_proxies_from_environment
 from engine.service import Service, build_service
 from engine.storage.db import make_engine, make_session_factory
 from renderers.html import register_filters
@@ -92,6 +93,8 @@ def default_config(instance: Path) -> dict[str, Any]:
         "CA_CRLS": os.environ.get("HALL_CA_CRLS", ""),
         "CA_TRUSTED_PROXIES": os.environ.get("HALL_CA_TRUSTED_PROXIES", ""),
         "CA_CERT_HEADER": os.environ.get("HALL_CA_CERT_HEADER", "X-Client-Cert"),
+        # The number of reverse proxies in front of the hall (see engine.proxies).
+        "TRUSTED_PROXIES": trusted_proxies_from_environment(),
         # Certificates with more rows than this are rendered as print jobs; 300 rows
         # take about 1.5 s to lay out on a 2-core machine.
         "PRINT_JOB_ROWS": int(os.environ.get("HALL_PRINT_JOB_ROWS", "300")),
@@ -128,6 +131,7 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update(default_config(instance))
     app.config.update(overrides or {})
+    trust_proxies(app)
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         secret = os.environ.get("HALL_SECRET_KEY") or _secret(instance)

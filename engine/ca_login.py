@@ -25,6 +25,7 @@ from engine.client_certificates import (
     read_header,
     verify_client,
 )
+from engine.proxies import peer_address
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ def unit_login_ca() -> Any:
     if request.method == "GET":
         return _page("", 200)
 
-    address = request.remote_addr or ""
+    # The certificate header comes from the proxy connected to the hall, so that
+    # proxy's address is checked even when remote_addr is the browser's.
+    address = peer_address()
     if address not in _trusted_proxies():
         log.warning("CA login from %s, which is not a trusted proxy", address)
         return _page("请通过中心的CA证书登录入口访问", 403)

@@ -8,7 +8,9 @@ a bad or old signature and for a nonce it has seen, and 404 for an application t
 unknown or belongs to another caller, with the same body in both cases. A decision the
 application already has returns 200 and changes nothing, so the core may repeat one.
 An address with MAX_FAILURES_PER_ADDRESS responses of 401 in FAILURE_WINDOW gets 429,
-before its signature is checked, until its failures age out of the window.
+before its signature is checked, until its failures age out of the window. The address
+is `request.remote_addr`, which `HALL_TRUSTED_PROXIES` (see `engine.proxies`) takes
+from X-Forwarded-For behind reverse proxies.
 Without `HALL_CORE_SECRET` the endpoint does not exist.
 """
 

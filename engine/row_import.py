@@ -44,9 +44,11 @@ SHOWN_ERRORS = 100
 # XML. The limit is this much XML per cell of the template's columns for each of the
 # import's max rows, plus UNPACKED_ALLOWANCE_BYTES. The template route's file of
 # 30,000 rows and 5 columns, filled with new bases by openpyxl 3.1.5, unpacks to
-# 8,231,934 bytes, about 55 bytes a cell.
-# NOTE: files saved by Excel or WPS were not measured. They add a style to each cell
-# and a shared strings part, and 200 bytes a cell is an estimate with room for both.
+# 8,231,934 bytes, about 55 bytes a cell. LibreOffice Calc 7.4 adds a style to each
+# cell and a shared strings part: its files of 300 to 30,000 such rows unpack to 86 to
+# 100 bytes a cell (benchmarks/libreoffice_import_size.py, docs/benchmarks.md).
+# NOTE: files saved by Excel or WPS were not measured. 200 bytes a cell is an estimate
+# that leaves them twice the room Calc needs.
 UNPACKED_BYTES_PER_CELL = 200
 # Room for the parts that do not grow with the rows, such as styles, the theme and
 # formatted blank rows below the data.

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.base import Caller, NotFound, UnknownOperation
@@ -64,8 +65,28 @@ class EmbeddedCore:
             raise UnknownOperation(
                 f"the embedded core has no operation {operation!r}"
             ) from None
+        try:
+            with self._context() as context:
+                return function(context, caller, params)
+        except IntegrityError:
+            number = params.get("application_number")
+            if not isinstance(number, str) or not self._queued(number):
+                raise
+        # A concurrent call queued the same application number after this call had
+        # looked it up, so this call's insert broke the number's unique key. Each
+        # submit looks its number up first, so a second run returns the first call's
+        # result to the same caller and rejects any other caller.
+        log.info(
+            "application %s was queued by a concurrent %s call; running the call again",
+            number,
+            operation,
+        )
         with self._context() as context:
             return function(context, caller, params)
+
+    def _queued(self, application_number: str) -> bool:
+        with self._context() as context:
+            return review.find(context, application_number) is not None
 
     def pending_reviews(self) -> list[dict[str, Any]]:
         with self._context() as context:

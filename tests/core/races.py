@@ -43,19 +43,42 @@ def retried_during_original(
     retry meets whatever the original has committed by then. Return each result or
     its Rejected.
     """
+    operation, params = call
+    calls = [(caller, operation, params), (caller, operation, params)]
+    return after_joint_lookup(core, calls, monkeypatch)
+
+
+def after_joint_lookup(
+    core: EmbeddedCore,
+    calls: list[tuple[Caller, str, dict[str, Any]]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[Any]:
+    """Run (caller, operation, params) calls at once, all past their number lookup.
+
+    Each call looks its application number up once before any call goes on, so all
+    of them find it unused. Return each result or its Rejected.
+    """
     original_lookup = review.already_submitted
-    both_looked_up = threading.Barrier(2)
+    all_looked_up = threading.Barrier(len(calls))
     thread_state = threading.local()
 
     def lookup_then_wait(*args: Any) -> dict[str, Any] | None:
         result = original_lookup(*args)
         if not getattr(thread_state, "waited", False):
             thread_state.waited = True
-            both_looked_up.wait(timeout=10)
+            all_looked_up.wait(timeout=10)
         return result
 
+    def run(call: tuple[Caller, str, dict[str, Any]]) -> Any:
+        caller, operation, params = call
+        try:
+            return core.call(operation, caller, params)
+        except Rejected as error:
+            return error
+
     monkeypatch.setattr(review, "already_submitted", lookup_then_wait)
-    return at_once(core, caller, [call, call])
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
 
 
 def pending(core: EmbeddedCore, person_account: str) -> list[ReviewItem]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +22,14 @@ from test_decisions import (
 from test_outbox import sessions_of
 from werkzeug.test import TestResponse
 
-from engine import core_callbacks
+from engine import core_callbacks, create_app
+from engine.app import default_config
 from engine.core_callbacks import FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS
 from engine.storage.models import CoreCallbackFailure, utcnow
 
 ATTACKER = "203.0.113.7"
 CORE = "198.51.100.2"
+PROXY = "10.0.0.5"
 THROTTLED = {
     "error": {"kind": "throttled", "message": "签名校验失败次数过多，请 15 分钟后再试"}
 }
@@ -52,10 +55,34 @@ def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
     yield calls
 
 
+@pytest.fixture
+def proxied_hall(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The hall behind one reverse proxy, as HALL_TRUSTED_PROXIES=1 configures it."""
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            "HALL_CORE_SECRET": SECRET,
+            "TRUSTED_PROXIES": 1,
+        }
+    )
+    yield app
+    app.extensions["hall"].session_factory.kw["bind"].dispose()
+
+
 def send(
-    client: FlaskClient, address: str, decision: dict[str, Any], **signing: Any
+    client: FlaskClient,
+    address: str,
+    decision: dict[str, Any],
+    forwarded_for: str | None = None,
+    **signing: Any,
 ) -> TestResponse:
     body, headers = signed_callback(decision, **signing)
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
     return client.post(
         CALLBACK_PATH,
         data=body,
@@ -79,11 +106,23 @@ def failures_of(app: Flask, address: str) -> int:
         )
 
 
-def forge(client: FlaskClient, number: str, count: int) -> list[int]:
-    """Send `count` callbacks signed with a guessed secret from ATTACKER."""
+def forge(
+    client: FlaskClient,
+    number: str,
+    count: int,
+    address: str = ATTACKER,
+    forwarded_for: str | None = None,
+) -> list[int]:
+    """Send `count` callbacks signed with a guessed secret from `address`."""
     statuses = []
     for _ in range(count):
-        forged = send(client, ATTACKER, decision_for(number), secret="guessed")
+        forged = send(
+            client,
+            address,
+            decision_for(number),
+            forwarded_for=forwarded_for,
+            secret="guessed",
+        )
         statuses.append(forged.status_code)
     return statuses
 
@@ -171,3 +210,85 @@ def test_old_failures_age_out(hall: Flask, client: FlaskClient) -> None:
     assert allowed.status_code == 401
     # Recording the new failure deletes those outside the window.
     assert failures_of(hall, ATTACKER) == 1
+
+
+def test_forwarded_for_ignored_without_proxies(
+    hall: Flask, client: FlaskClient
+) -> None:
+    assert hall.config["TRUSTED_PROXIES"] == 0
+    number = submitted_application(hall)
+    statuses = []
+    for index in range(MAX_FAILURES_PER_ADDRESS + 1):
+        # Each forged callback claims another sender in X-Forwarded-For.
+        forged = send(
+            client,
+            ATTACKER,
+            decision_for(number),
+            forwarded_for=f"192.0.2.{index + 1}",
+            secret="guessed",
+        )
+        statuses.append(forged.status_code)
+    assert statuses[:-1] == [401] * MAX_FAILURES_PER_ADDRESS
+    assert statuses[-1] == 429
+    assert failures_of(hall, ATTACKER) == MAX_FAILURES_PER_ADDRESS
+    assert failures_of(hall, "192.0.2.1") == 0
+
+
+def test_proxied_forgeries_spare_core(proxied_hall: Flask) -> None:
+    client = proxied_hall.test_client()
+    number = submitted_application(proxied_hall)
+    statuses = forge(client, number, MAX_FAILURES_PER_ADDRESS + 1, PROXY, ATTACKER)
+    assert statuses[:-1] == [401] * MAX_FAILURES_PER_ADDRESS
+    assert statuses[-1] == 429
+    assert failures_of(proxied_hall, ATTACKER) == MAX_FAILURES_PER_ADDRESS
+    assert failures_of(proxied_hall, PROXY) == 0
+
+    from_core = send(client, PROXY, decision_for(number), forwarded_for=CORE)
+    assert from_core.status_code == 200
+    assert from_core.get_json() == {"result": "applied"}
+    assert stored(proxied_hall, number).status == "approved"
+
+
+def test_proxied_forged_prefix_counted(proxied_hall: Flask) -> None:
+    # The attacker writes its own X-Forwarded-For and the proxy appends the address
+    # it received the request from, so only the last entry is believed.
+    client = proxied_hall.test_client()
+    number = submitted_application(proxied_hall)
+    statuses = []
+    for index in range(MAX_FAILURES_PER_ADDRESS + 1):
+        forged = send(
+            client,
+            PROXY,
+            decision_for(number),
+            forwarded_for=f"192.0.2.{index + 1}, {ATTACKER}",
+            secret="guessed",
+        )
+        statuses.append(forged.status_code)
+    assert statuses[-1] == 429
+    assert failures_of(proxied_hall, ATTACKER) == MAX_FAILURES_PER_ADDRESS
+    assert failures_of(proxied_hall, "192.0.2.1") == 0
+
+
+def test_proxied_request_without_header(proxied_hall: Flask) -> None:
+    # A request that reached the hall without passing the proxy keeps its own
+    # address, so it cannot throttle the proxy's other senders under a made-up one.
+    client = proxied_hall.test_client()
+    number = submitted_application(proxied_hall)
+    forge(client, number, 1, ATTACKER)
+    assert failures_of(proxied_hall, ATTACKER) == 1
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_invalid_proxy_count_rejected(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("HALL_TRUSTED_PROXIES", value)
+    with pytest.raises(ValueError, match="HALL_TRUSTED_PROXIES"):
+        default_config(Path("instance"))
+
+
+def test_proxy_count_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HALL_TRUSTED_PROXIES", "2")
+    assert default_config(Path("instance"))["TRUSTED_PROXIES"] == 2
+    monkeypatch.delenv("HALL_TRUSTED_PROXIES")
+    assert default_config(Path("instance"))["TRUSTED_PROXIES"] == 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
+import zipfile
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,12 +20,20 @@ from support import UNIT_A, UNIT_B, csrf_token, errors_of, login_unit, parse
 from unit_flow import confirm, decide, pdf, sms_code
 
 from connectors.base import Caller
+from connectors.embedded import finance
+from connectors.embedded.models import Account, Person, Unit
+from engine.row_import import UNPACKED_BYTES_PER_CELL, max_unpacked_bytes
 from engine.storage.models import Application
 
 URL = "/unit/unit-base-change"
 IMPORT_URL = f"{URL}/rows/employees/import"
 TEMPLATE_URL = f"{URL}/rows/employees/template.xlsx"
 HEADER = ["个人账号", "姓名", "证件号码", "现缴存基数", "新缴存基数"]
+# 300 employees with Chinese names and full ID numbers, written as CSV with the
+# template's header and saved as xlsx by LibreOffice Calc 7.4 with the first three
+# columns as text (benchmarks/libreoffice_import_size.py --rows 300).
+CALC_FILE = Path(__file__).parent.parent / "fixtures" / "base-change-calc-300.xlsx"
+CALC_ROWS = 300
 
 
 @pytest.fixture
@@ -412,3 +423,65 @@ def test_oversize_file_rejected(
     assert import_errors(response) == [
         "职工缴存基数导入文件：文件“基数.xlsx”超过1KB，请压缩后重新上传"
     ]
+
+
+def add_employees_of_file(app: Flask, rows: list[tuple[Any, ...]]) -> None:
+    """Give UNIT_A an active account for each row's account, ID number and base."""
+    with app.extensions["hall"].session_factory() as session:
+        unit = session.scalars(select(Unit).where(Unit.unit_account == UNIT_A)).one()
+        for account, name, id_number, base, _ in rows:
+            # The 17th digit of an ID number is odd for men and even for women.
+            sex = "1" if int(id_number[16]) % 2 else "2"
+            person = Person(
+                id_number=id_number,
+                name=name,
+                sex=sex,
+                birth_date=dt.datetime.strptime(id_number[6:14], "%Y%m%d").date(),
+                mobile="13900000000",
+                retirement_group=finance.retirement_group(sex),
+            )
+            session.add(person)
+            session.flush()
+            session.add(
+                Account(
+                    person_account=account,
+                    person_id=person.id,
+                    unit_id=unit.id,
+                    status="01",
+                    base=Decimal(str(base)),
+                    opened_on=dt.date(2020, 1, 1),
+                    balance=Decimal("1000.00"),
+                )
+            )
+        session.commit()
+
+
+def test_libreoffice_file_imports(unit_client: FlaskClient, app: Flask) -> None:
+    content = CALC_FILE.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        application = archive.read("docProps/app.xml").decode("utf-8")
+        unpacked = sum(item.file_size for item in archive.infolist())
+    assert "<Application>LibreOffice/" in application
+
+    sheet = load_workbook(io.BytesIO(content), read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == HEADER
+    data = rows[1:]
+    assert len(data) == CALC_ROWS
+    # Calc kept account and ID numbers as text, with their leading zeros and X.
+    assert all(isinstance(row[0], str) and len(row[0]) == 12 for row in data)
+    assert all(isinstance(row[2], str) and len(row[2]) == 18 for row in data)
+
+    table = app.extensions["hall"].services["unit-base-change"].table("employees")
+    spec = table.row_import
+    assert unpacked < max_unpacked_bytes(spec)
+    # Calc's file, fixed parts included, needs less than two thirds of the budget.
+    cells = CALC_ROWS * len(spec.template_columns)
+    assert unpacked / cells < UNPACKED_BYTES_PER_CELL / 1.5
+
+    add_employees_of_file(app, data)
+    imported = upload(unit_client, content, name="基数（Calc）.xlsx")
+    assert imported.status_code == 200, errors_of(imported)
+    page = parse(imported)
+    assert page.find(id="import-read-employees").get_text() == str(CALC_ROWS)
+    assert page.find(id="import-changed-employees").get_text() == str(CALC_ROWS)

@@ -187,7 +187,12 @@ def authority(tmp_path: Path) -> DemoAuthority:
     return DemoAuthority(root, intermediate, revoked, tmp_path)
 
 
-def build_app(database_url: str, tmp_path: Path, authority: DemoAuthority) -> Flask:
+def build_app(
+    database_url: str,
+    tmp_path: Path,
+    authority: DemoAuthority,
+    trusted_proxies: int = 0,
+) -> Flask:
     certificates, crls = authority.write()
     return create_app(
         {
@@ -198,6 +203,7 @@ def build_app(database_url: str, tmp_path: Path, authority: DemoAuthority) -> Fl
             "CA_CERTIFICATES": str(certificates),
             "CA_CRLS": str(crls),
             "CA_TRUSTED_PROXIES": f"127.0.0.2, {PROXY}",
+            "TRUSTED_PROXIES": trusted_proxies,
         }
     )
 
@@ -315,6 +321,30 @@ def test_header_from_untrusted_address_ignored(
     assert response.status_code == 403
     assert errors_of(response) == ["请通过中心的CA证书登录入口访问"]
     assert client.get("/unit/unit-info").status_code == 302
+
+
+def test_proxy_checked_behind_proxy_fix(
+    database_url: str, tmp_path: Path, authority: DemoAuthority
+) -> None:
+    # With one trusted proxy, remote_addr is the browser's address from
+    # X-Forwarded-For, but the certificate header is still believed only from the
+    # connected proxy.
+    app = build_app(database_url, tmp_path, authority, trusted_proxies=1)
+    try:
+        certificate = unit_certificate(authority.intermediate, unit_uscc(app))
+        direct = proxied(app, "192.0.2.9")
+        direct.environ_base["HTTP_X_FORWARDED_FOR"] = PROXY
+        refused = log_in(direct, certificate)
+        assert refused.status_code == 403
+        assert errors_of(refused) == ["请通过中心的CA证书登录入口访问"]
+
+        through_proxy = proxied(app)
+        through_proxy.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.9"
+        accepted = log_in(through_proxy, certificate)
+        assert accepted.status_code == 302
+        assert through_proxy.get("/unit/unit-info").status_code == 200
+    finally:
+        app.extensions["hall"].session_factory.kw["bind"].dispose()
 
 
 def test_missing_or_garbled_certificate(ca_app: Flask) -> None:
