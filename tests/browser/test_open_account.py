@@ -116,8 +116,7 @@ def log_in_unit(page: Page, base_url: str, app: Flask) -> None:
 
 
 def record_failure(response: Response, failures: list[str]) -> None:
-    # Chromium requests /favicon.ico on its own, and the hall ships none.
-    if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+    if response.status >= 400:
         failures.append(f"{response.request.method} {response.url}: {response.status}")
 
 

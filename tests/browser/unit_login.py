@@ -35,8 +35,7 @@ def watch_failures(page: Page) -> tuple[list[str], list[str]]:
     failed_requests: list[str] = []
 
     def record(response: Response) -> None:
-        # Chromium requests /favicon.ico on its own, and the hall ships none.
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+        if response.status >= 400:
             failed_requests.append(
                 f"{response.request.method} {response.url}: {response.status}"
             )
