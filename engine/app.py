@@ -22,7 +22,11 @@ from connectors.router import (
 from engine.clock import business_date
 from engine.errors import register_error_pages
 from engine.policy import Policy
-from engine.proxies import trust_proxies, trusted_proxies_from_environment
+from engine.proxies import (
+    parse_public_url,
+    trust_proxies,
+    trusted_proxies_from_environment,
+)
 from engine.service import Service, build_service
 from engine.storage.db import make_engine, make_session_factory
 from renderers.html import register_filters
@@ -95,6 +99,8 @@ def default_config(instance: Path) -> dict[str, Any]:
         "CA_CERT_HEADER": os.environ.get("HALL_CA_CERT_HEADER", "X-Client-Cert"),
         # The number of reverse proxies in front of the hall (see engine.proxies).
         "TRUSTED_PROXIES": trusted_proxies_from_environment(),
+        # The address under which the public opens the hall, for printed links.
+        "PUBLIC_URL": os.environ.get("HALL_PUBLIC_URL", ""),
         # Certificates with more rows than this are rendered as print jobs; 300 rows
         # take about 1.5 s to lay out on a 2-core machine.
         "PRINT_JOB_ROWS": int(os.environ.get("HALL_PRINT_JOB_ROWS", "300")),
@@ -132,6 +138,7 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(default_config(instance))
     app.config.update(overrides or {})
     trust_proxies(app)
+    app.config["PUBLIC_URL"] = parse_public_url(app.config.get("PUBLIC_URL"))
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         secret = os.environ.get("HALL_SECRET_KEY") or _secret(instance)

@@ -26,6 +26,7 @@ from engine.clock import business_date
 from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
+from engine.proxies import public_url_for
 from engine.service import Service
 from engine.storage.models import AuditEntry
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
@@ -170,7 +171,7 @@ def _print_context(
         "centre_name": centre_name(),
         "issued_on": business_date(),
         "code": printed_code,
-        "verify_url": url_for("certificates.verify", code=printed_code, _external=True),
+        "verify_url": public_url_for("certificates.verify", code=printed_code),
         "data": answer,
     }
 

@@ -1,0 +1,81 @@
+"""The verification link printed on certificates, behind a proxy or not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from engine.app import default_config
+from engine.proxies import parse_public_url
+from tests.certificates.conftest import squeeze
+from tests.certificates.test_certificate_views import CODE, DEMO_ID, print_certificate
+from tests.support import login_person
+
+
+def printed_text(client: FlaskClient, text_of) -> str:  # type: ignore[no-untyped-def]
+    login_person(client, DEMO_ID)
+    response = print_certificate(client, "person", "person-deposit-certificate")
+    assert response.status_code == 200
+    return squeeze(text_of(response.data))
+
+
+def test_verify_link_under_public_url(client: FlaskClient, app: Flask, text_of) -> None:
+    app.config["PUBLIC_URL"] = "https://gjj.example.cn"
+    text = printed_text(client, text_of)
+    code = CODE.search(text)
+
+    assert code
+    assert f"https://gjj.example.cn/verify/{code.group(1)}" in text
+    assert "localhost" not in text
+
+
+def test_verify_link_from_request_by_default(
+    client: FlaskClient, app: Flask, text_of
+) -> None:
+    text = printed_text(client, text_of)
+    code = CODE.search(text)
+
+    assert app.config["PUBLIC_URL"] == ""
+    assert code
+    assert f"http://localhost/verify/{code.group(1)}" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", ""),
+        ("  ", ""),
+        ("https://gjj.example.cn/", "https://gjj.example.cn"),
+        ("http://10.0.0.5:8080/hall", "http://10.0.0.5:8080/hall"),
+    ],
+)
+def test_public_url_accepted(value: str, expected: str) -> None:
+    assert parse_public_url(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "gjj.example.cn",
+        "ftp://gjj.example.cn",
+        "https://",
+        "https://user:secret@gjj.example.cn",
+        "https://gjj.example.cn/?next=1",
+        "https://gjj.example.cn/#top",
+        "javascript:alert(1)",
+    ],
+)
+def test_public_url_rejected(value: str) -> None:
+    with pytest.raises(ValueError, match="HALL_PUBLIC_URL"):
+        parse_public_url(value)
+
+
+def test_public_url_read_from_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HALL_PUBLIC_URL", "https://gjj.example.cn")
+
+    assert default_config(tmp_path)["PUBLIC_URL"] == "https://gjj.example.cn"
