@@ -139,6 +139,11 @@ def build_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(overrides or {})
     trust_proxies(app)
     app.config["PUBLIC_URL"] = parse_public_url(app.config.get("PUBLIC_URL"))
+    https = app.config["PUBLIC_URL"].startswith("https://")
+    if https and "SESSION_COOKIE_SECURE" not in (overrides or {}):
+        # The public opens the hall over HTTPS, so the session cookie never travels
+        # over plain HTTP.
+        app.config["SESSION_COOKIE_SECURE"] = True
     instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         secret = os.environ.get("HALL_SECRET_KEY") or _secret(instance)

@@ -1,4 +1,4 @@
-"""The verification link printed on certificates, behind a proxy or not."""
+"""The public address of the hall: printed verification links and the session cookie."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from engine import create_app
 from engine.app import default_config
 from engine.proxies import parse_public_url
 from tests.certificates.conftest import squeeze
@@ -79,3 +80,29 @@ def test_public_url_read_from_environment(
     monkeypatch.setenv("HALL_PUBLIC_URL", "https://gjj.example.cn")
 
     assert default_config(tmp_path)["PUBLIC_URL"] == "https://gjj.example.cn"
+
+
+@pytest.mark.parametrize(
+    ("public_url", "secure"),
+    [("https://gjj.example.cn", True), ("http://10.0.0.5:8080", False), ("", False)],
+)
+def test_session_cookie_secure_under_https(
+    database_url: str, tmp_path: Path, public_url: str, secure: bool
+) -> None:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(tmp_path),
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            "PUBLIC_URL": public_url,
+        }
+    )
+    try:
+        response = app.test_client().get("/person/login")
+        cookie = response.headers["Set-Cookie"]
+    finally:
+        app.extensions["hall"].session_factory.kw["bind"].dispose()
+
+    assert app.config["SESSION_COOKIE_SECURE"] is secure
+    assert ("; Secure" in cookie) is secure
