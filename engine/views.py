@@ -564,7 +564,7 @@ def _fragment_state(runtime: FormRuntime) -> FormState:
 
 
 def _row_table(service: Service, table_name: str) -> RowTable:
-    """Return the service's row table of that name; an unknown name is not found."""
+    """Return the service's row table of that name, or abort with 404 if it has none."""
     if table_name not in {table.name for table in service.rows}:
         abort(404)
     return service.table(table_name)

@@ -99,7 +99,7 @@ def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[in
 def signed_headers(
     path: str, body: bytes, secret: str = SECRET, age: int = 0, nonce: str = ""
 ) -> dict[str, str]:
-    """Return the headers that sign a POST of `body` to `path`, made `age` seconds ago.
+    """Return the headers that sign a POST of `body` to `path`, `age` seconds ago.
 
     An empty `nonce` signs without one and sends no nonce header.
     """
