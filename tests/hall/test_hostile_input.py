@@ -29,6 +29,7 @@ from support import (
     parse_fragment,
     post_form,
 )
+from test_person_loan_trial import trial as trial_form
 from test_unit_open_account import form as employee
 
 from connectors.embedded.models import ReviewItem
@@ -50,19 +51,6 @@ def unit_client(client: FlaskClient, app: Flask) -> FlaskClient:
 def person_client(client: FlaskClient) -> FlaskClient:
     login_person(client, "44020319850305021X")
     return client
-
-
-def trial_form(**changes: str) -> dict[str, str]:
-    """Return a valid loan trial form with `changes` applied."""
-    return {
-        "house_price": "2000000",
-        "home": "first",
-        "income": "20000",
-        "existing_debt": "0",
-        "term_years": "20",
-        "method": "equal-instalments",
-        **changes,
-    }
 
 
 def post_open(client: FlaskClient, data: dict[str, Any]) -> Any:
