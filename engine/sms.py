@@ -29,6 +29,21 @@ def _hash(secret: str, code: str) -> str:
     return hmac.new(secret.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
+def _latest_code(
+    session: Session, hall: str, subject: str, purpose: str, unused_only: bool
+) -> SmsCode | None:
+    """Return the newest code of (hall, subject, purpose), or None if there is none.
+
+    With `unused_only`, codes already used up are passed over.
+    """
+    query = select(SmsCode).where(
+        SmsCode.hall == hall, SmsCode.subject == subject, SmsCode.purpose == purpose
+    )
+    if unused_only:
+        query = query.where(SmsCode.used_at.is_(None))
+    return session.scalars(query.order_by(SmsCode.created_at.desc()).limit(1)).first()
+
+
 def issue_code(
     session: Session,
     gateway: SmsGateway,
@@ -39,14 +54,7 @@ def issue_code(
     mobile: str,
 ) -> None:
     """Create a 6-digit code for (hall, subject, purpose) and send it to `mobile`."""
-    latest = session.scalars(
-        select(SmsCode)
-        .where(
-            SmsCode.hall == hall, SmsCode.subject == subject, SmsCode.purpose == purpose
-        )
-        .order_by(SmsCode.created_at.desc())
-        .limit(1)
-    ).first()
+    latest = _latest_code(session, hall, subject, purpose, unused_only=False)
     now = utcnow()
     if latest is not None and now - latest.created_at < RESEND_AFTER:
         raise SmsThrottled()
@@ -82,17 +90,7 @@ def check_code(
     With `use_up` false a right code stays valid, for a caller that uses it up with
     `use_up_code` once the step it guards has succeeded.
     """
-    record = session.scalars(
-        select(SmsCode)
-        .where(
-            SmsCode.hall == hall,
-            SmsCode.subject == subject,
-            SmsCode.purpose == purpose,
-            SmsCode.used_at.is_(None),
-        )
-        .order_by(SmsCode.created_at.desc())
-        .limit(1)
-    ).first()
+    record = _latest_code(session, hall, subject, purpose, unused_only=True)
     if record is None or record.expires_at < utcnow() or record.tries >= MAX_TRIES:
         return False
     if hmac.compare_digest(record.code_hash, _hash(secret, code.strip())):
@@ -107,17 +105,7 @@ def check_code(
 
 def use_up_code(session: Session, hall: str, subject: str, purpose: str) -> None:
     """Mark the latest unused code of (hall, subject, purpose) as used."""
-    record = session.scalars(
-        select(SmsCode)
-        .where(
-            SmsCode.hall == hall,
-            SmsCode.subject == subject,
-            SmsCode.purpose == purpose,
-            SmsCode.used_at.is_(None),
-        )
-        .order_by(SmsCode.created_at.desc())
-        .limit(1)
-    ).first()
+    record = _latest_code(session, hall, subject, purpose, unused_only=True)
     if record is not None:
         record.used_at = utcnow()
         session.commit()

@@ -27,7 +27,7 @@ from engine.attachments import stored_path
 from engine.auth import current_caller, login_required
 from engine.delivery import DeliveryWorker, delivery_status, waiting_label
 from engine.downloads import attachment_disposition
-from engine.forms import FormRuntime, FormState, form_inputs
+from engine.forms import FormRuntime, FormState, Row, form_inputs
 from engine.pages import (
     changed_cells,
     error_summary,
@@ -42,7 +42,7 @@ from engine.pages import (
     top_fields_html,
 )
 from engine.records import STATUS_LABELS
-from engine.service import Service
+from engine.service import RowTable, Service
 from engine.sms import check_code
 from engine.storage.models import Application, Attachment
 from renderers.exports import export_csv, export_xlsx
@@ -174,9 +174,7 @@ def _run_query(service: Service, state: FormState, data: dict[str, Any]) -> Any:
     if page_spec is not None:
         params[PAGE_PARAM] = page_spec
     try:
-        answer = current_hall().router.call(
-            service.result.operation, _caller(), params
-        )
+        answer = current_hall().router.call(service.result.operation, _caller(), params)
     except (Rejected, NotFound) as error:
         state.errors[error.field or "_form"] = error.message
         if error.field is None:
@@ -560,6 +558,32 @@ def confirm(hall: str, service_id: str) -> Any:
 # htmx fragments -----------------------------------------------------------------------
 
 
+def _fragment_state(runtime: FormRuntime) -> FormState:
+    """Read the posted form without the lookups that a field change triggers."""
+    return runtime.from_input(request.form, run_triggers=False)
+
+
+def _row_table(service: Service, table_name: str) -> RowTable:
+    """Return the service's row table of that name, or abort with 404 if it has none."""
+    if table_name not in {table.name for table in service.rows}:
+        abort(404)
+    return service.table(table_name)
+
+
+def _changed_cells(
+    service: Service,
+    state: FormState,
+    table: RowTable | None,
+    row: Row | None,
+    names: set[str],
+) -> str:
+    """Render the cells that changed as out-of-band swaps."""
+    cells = changed_cells(state, table, row, names)
+    return render_template(
+        "partials/oob_cells.html", cells=cells, state=state, service=service
+    )
+
+
 @halls.post("/<service_id>/lookup/<name>")
 @login_required()
 def lookup(hall: str, service_id: str, name: str) -> Any:
@@ -569,7 +593,7 @@ def lookup(hall: str, service_id: str, name: str) -> Any:
     except KeyError:
         abort(404)
     runtime = _runtime(service)
-    state = runtime.from_input(request.form, run_triggers=False)
+    state = _fragment_state(runtime)
     row = None
     if table is not None:
         row_index = request.form.get("_row", "")
@@ -581,18 +605,14 @@ def lookup(hall: str, service_id: str, name: str) -> Any:
     names = set(spec_lookup.fill) | (
         {spec_lookup.trigger} if spec_lookup.trigger else set()
     )
-    cells = changed_cells(state, table, row, names)
-    return render_template(
-        "partials/oob_cells.html", cells=cells, state=state, service=service
-    )
+    return _changed_cells(service, state, table, row, names)
 
 
 @halls.post("/<service_id>/calc")
 @login_required()
 def calculate(hall: str, service_id: str) -> Any:
     service = _service(hall, service_id)
-    runtime = _runtime(service)
-    state = runtime.from_input(request.form, run_triggers=False)
+    state = _fragment_state(_runtime(service))
     table = row = None
     table_name = request.form.get("_table", "")
     if table_name:
@@ -601,23 +621,18 @@ def calculate(hall: str, service_id: str) -> Any:
             row = state.row(table.name, int(request.form.get("_row", "")))
         except (StopIteration, KeyError, ValueError):
             abort(400)
-    cells = changed_cells(state, table, row, set())
-    return render_template(
-        "partials/oob_cells.html", cells=cells, state=state, service=service
-    )
+    return _changed_cells(service, state, table, row, set())
 
 
 @halls.post("/<service_id>/rows/<table_name>/add")
 @login_required()
 def add_row(hall: str, service_id: str, table_name: str) -> Any:
     service = _service(hall, service_id)
-    if table_name not in {table.name for table in service.rows}:
-        abort(404)
-    table = service.table(table_name)
+    table = _row_table(service, table_name)
     if not table.editable:
         abort(400, description=f"{table.label}的行由核心系统列出，不能手工添加")
     runtime = _runtime(service)
-    state = runtime.from_input(request.form, run_triggers=False)
+    state = _fragment_state(runtime)
     row = runtime.add_row(state, table_name)
     if row is None:
         return render_template(
@@ -639,17 +654,13 @@ def add_row(hall: str, service_id: str, table_name: str) -> Any:
 @login_required()
 def remove_row(hall: str, service_id: str, table_name: str) -> Any:
     service = _service(hall, service_id)
-    if table_name not in {table.name for table in service.rows}:
-        abort(404)
+    _row_table(service, table_name)
     runtime = _runtime(service)
-    state = runtime.from_input(request.form, run_triggers=False)
+    state = _fragment_state(runtime)
     index = request.form.get("_row", "")
     if index.isdigit():
         runtime.remove_row(state, table_name, int(index))
-    cells = changed_cells(state, None, None, set())
-    return render_template(
-        "partials/oob_cells.html", cells=cells, state=state, service=service
-    )
+    return _changed_cells(service, state, None, None, set())
 
 
 @halls.post("/<service_id>/attachments/<kind>")

@@ -13,14 +13,13 @@ from sqlalchemy import func, select
 from connectors.base import Caller, NotFound, Rejected
 from connectors.embedded import codes, finance, inputs
 from connectors.embedded.context import CoreContext
+from connectors.embedded.interest import settled_years, year_settlements
 from connectors.embedded.masks import mask_account, mask_id_number
 from connectors.embedded.models import (
     Account,
-    InterestSettlement,
     LedgerEntry,
     Loan,
     LoanInstalment,
-    Person,
 )
 from connectors.embedded.persons import account as account_card
 from connectors.embedded.scope import caller_account, caller_unit
@@ -111,17 +110,10 @@ def interest_years(
 ) -> list:
     """List the interest years settled for the caller's unit, newest first."""
     unit = caller_unit(context, caller)
-    years = context.session.scalars(
-        select(InterestSettlement.year)
-        .join(Account, Account.id == InterestSettlement.account_id)
-        .where(Account.unit_id == unit.id)
-        .distinct()
-        .order_by(InterestSettlement.year.desc())
-    )
     # An interest year runs from 1 July of the year before to 30 June.
     return [
         {"value": str(year), "label": f"{year}年度（{year - 1}-07-01 至 {year}-06-30）"}
-        for year in years
+        for year in settled_years(context, unit)
     ]
 
 
@@ -131,13 +123,7 @@ def unit_interest_statement(
     """Return every employee's interest settlement of one interest year, with totals."""
     unit = caller_unit(context, caller)
     year = inputs.whole_number(params, "year", "结息年度")
-    rows = context.session.execute(
-        select(InterestSettlement, Account, Person)
-        .join(Account, Account.id == InterestSettlement.account_id)
-        .join(Person, Person.id == Account.person_id)
-        .where(Account.unit_id == unit.id, InterestSettlement.year == year)
-        .order_by(Account.person_account)
-    ).all()
+    rows = year_settlements(context, unit, year)
     if not rows:
         raise NotFound(NO_SETTLEMENT, field="year")
     settled_on = rows[0][0].settled_on

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 
 from connectors.base import Caller, Rejected
 from connectors.embedded import finance, inputs, review
@@ -164,19 +164,9 @@ def _loan(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> Lo
 
 
 def _reject_open(context: CoreContext, caller: Caller, loan: Loan) -> None:
-    items = context.session.scalars(
-        select(ReviewItem).where(
-            ReviewItem.operation == EARLY_REPAYMENT,
-            ReviewItem.person_account == caller.person_account,
-            ReviewItem.status == review.PENDING,
-        )
+    review.reject_open_for_contract(
+        context, caller, EARLY_REPAYMENT, loan.contract_number, "提前还款"
     )
-    for item in items:
-        if item.payload.get("contract") == loan.contract_number:
-            raise Rejected(
-                f"该合同已有一笔待审核的提前还款申请（申报编号 "
-                f"{item.application_number}），审核办结前不能再次申请"
-            )
 
 
 def _plan(context: CoreContext, loan: Loan, params: Mapping[str, Any]) -> Plan:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from connectors.base import Caller, Rejected
 from connectors.embedded import inputs
 from connectors.embedded.context import CoreContext
-from connectors.embedded.models import Account, InterestSettlement, Person
+from connectors.embedded.models import Account, InterestSettlement, Person, Unit
 from connectors.embedded.scope import caller_unit
 
 ZERO = Decimal("0.00")
@@ -22,16 +22,9 @@ def interest_years(
 ) -> list:
     """List the years in which the unit's accounts were settled, newest first."""
     unit = caller_unit(context, caller)
-    years = context.session.scalars(
-        select(InterestSettlement.year)
-        .join(Account, InterestSettlement.account_id == Account.id)
-        .where(Account.unit_id == unit.id)
-        .distinct()
-        .order_by(InterestSettlement.year.desc())
-    )
     return [
         {"value": str(year), "label": f"{year - 1}-07-01 至 {year}-06-30"}
-        for year in years
+        for year in settled_years(context, unit)
     ]
 
 
@@ -47,13 +40,7 @@ def interest_statement(
     year = inputs.whole_number(params, "year", "结息年度")
     if not 1900 < year < 3000:
         raise Rejected("结息年度应为四位年份，例如 2026", field="year")
-    found = context.session.execute(
-        select(InterestSettlement, Account, Person)
-        .join(Account, InterestSettlement.account_id == Account.id)
-        .join(Person, Account.person_id == Person.id)
-        .where(Account.unit_id == unit.id, InterestSettlement.year == year)
-        .order_by(Account.person_account)
-    ).all()
+    found = year_settlements(context, unit, year)
     rows = [
         {
             "person_account": account.person_account,
@@ -75,3 +62,34 @@ def interest_statement(
         "total_after": sum((row["balance_after"] for row in rows), ZERO),
         "employees": rows,
     }
+
+
+def settled_years(context: CoreContext, unit: Unit) -> list[int]:
+    """List the interest years settled for any of the unit's accounts, newest first."""
+    return list(
+        context.session.scalars(
+            select(InterestSettlement.year)
+            .join(Account, InterestSettlement.account_id == Account.id)
+            .where(Account.unit_id == unit.id)
+            .distinct()
+            .order_by(InterestSettlement.year.desc())
+        )
+    )
+
+
+def year_settlements(
+    context: CoreContext, unit: Unit, year: int
+) -> list[tuple[InterestSettlement, Account, Person]]:
+    """List the settlements of the unit's accounts in one interest year.
+
+    Each row contains the settlement, its account and the account's person, in order of
+    personal account number.
+    """
+    rows = context.session.execute(
+        select(InterestSettlement, Account, Person)
+        .join(Account, InterestSettlement.account_id == Account.id)
+        .join(Person, Account.person_id == Person.id)
+        .where(Account.unit_id == unit.id, InterestSettlement.year == year)
+        .order_by(Account.person_account)
+    ).all()
+    return [(settlement, account, person) for settlement, account, person in rows]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
 from stdnum import luhn
 from stdnum.exceptions import ValidationError
 
@@ -83,19 +82,9 @@ def _checked(
 
 
 def _reject_open(context: CoreContext, caller: Caller, loan: Loan) -> None:
-    pending = context.session.scalars(
-        select(ReviewItem).where(
-            ReviewItem.operation == CHANGE,
-            ReviewItem.person_account == caller.person_account,
-            ReviewItem.status == review.PENDING,
-        )
+    review.reject_open_for_contract(
+        context, caller, CHANGE, loan.contract_number, "信息变更"
     )
-    for item in pending:
-        if item.payload.get("contract") == loan.contract_number:
-            raise Rejected(
-                f"该合同已有一笔待审核的信息变更申请（申报编号 "
-                f"{item.application_number}），审核办结前不能再次申请"
-            )
 
 
 def approve(context: CoreContext, item: ReviewItem) -> None:

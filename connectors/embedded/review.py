@@ -64,6 +64,33 @@ def already_submitted(
     return {"status": PENDING}
 
 
+def reject_open_for_contract(
+    context: CoreContext,
+    caller: Caller,
+    operation: str,
+    contract_number: str,
+    title: str,
+) -> None:
+    """Reject a new application for a loan contract with one of `operation` pending.
+
+    Only the caller's own pending applications count. `title` names the kind of
+    application in the message.
+    """
+    items = context.session.scalars(
+        select(ReviewItem).where(
+            ReviewItem.operation == operation,
+            ReviewItem.person_account == caller.person_account,
+            ReviewItem.status == PENDING,
+        )
+    )
+    for item in items:
+        if item.payload.get("contract") == contract_number:
+            raise Rejected(
+                f"该合同已有一笔待审核的{title}申请（申报编号 "
+                f"{item.application_number}），审核办结前不能再次申请"
+            )
+
+
 def submit(
     context: CoreContext,
     caller: Caller,

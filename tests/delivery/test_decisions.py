@@ -27,10 +27,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.test import EnvironBuilder, run_wsgi_app
 from support import login_unit, parse
 from test_dead_letter import kill_delivery, listed_status, page_status
 from test_outbox import delivery_of, sessions_of
+from werkzeug.test import EnvironBuilder, TestResponse, run_wsgi_app
 
 from connectors.base import Caller, NotFound
 from connectors.embedded import EmbeddedCore
@@ -85,9 +85,7 @@ def desk(
     server.stop()
 
 
-def post(
-    port: int, path: str, body: bytes, headers: dict[str, str]
-) -> tuple[int, Any]:
+def post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         headers = {"Content-Type": "application/json", **headers}
@@ -98,18 +96,30 @@ def post(
         connection.close()
 
 
+def signed_headers(
+    path: str, body: bytes, secret: str = SECRET, age: int = 0, nonce: str = ""
+) -> dict[str, str]:
+    """Return the headers that sign a POST of `body` to `path`, `age` seconds ago.
+
+    An empty `nonce` signs without one and sends no nonce header.
+    """
+    timestamp = str(int(time.time()) - age)
+    headers = {
+        TIMESTAMP_HEADER: timestamp,
+        SIGNATURE_HEADER: signature(secret, timestamp, "POST", path, nonce, body),
+    }
+    if nonce:
+        headers[NONCE_HEADER] = nonce
+    return headers
+
+
 def staff_decide(
     server: CoreServer, number: str, decision: str, comment: str = ""
 ) -> tuple[int, Any]:
     """Decide an application at the core's staff desk with a signed request."""
     path = f"/staff/reviews/{number}"
     body = encode({"decision": decision, "staff_id": "reviewer", "comment": comment})
-    timestamp = str(int(time.time()))
-    headers = {
-        TIMESTAMP_HEADER: timestamp,
-        SIGNATURE_HEADER: signature(SECRET, timestamp, "POST", path, "", body),
-    }
-    return post(server.port, path, body, headers)
+    return post(server.port, path, body, signed_headers(path, body))
 
 
 def signed_callback(
@@ -121,14 +131,23 @@ def signed_callback(
 ) -> tuple[bytes, dict[str, str]]:
     """Return the body and headers of a decision callback as the core signs it."""
     body = encode(decision)
-    timestamp = str(int(time.time()) - age)
     nonce = nonce or secrets.token_urlsafe(24)
-    headers = {
-        TIMESTAMP_HEADER: timestamp,
-        NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: signature(secret, timestamp, "POST", path, nonce, body),
-    }
-    return body, headers
+    return body, signed_headers(path, body, secret, age, nonce)
+
+
+def send_callback(hall_server: CoreServer, decision: dict[str, Any]) -> tuple[int, Any]:
+    """Sign a decision callback as the core does and post it to the hall."""
+    body, headers = signed_callback(decision)
+    return post(hall_server.port, CALLBACK_PATH, body, headers)
+
+
+def post_in_process(client: FlaskClient, changed: dict[str, str]) -> TestResponse:
+    """Post a signed callback of an unknown number through the test client.
+
+    Each header in `changed` replaces the signed header of the same name.
+    """
+    body, headers = signed_callback(decision_for("U20261204000001"))
+    return client.post(CALLBACK_PATH, data=body, headers={**headers, **changed})
 
 
 def decision_for(
@@ -287,17 +306,14 @@ def test_unknown_application_not_found(
 ) -> None:
     number = delivered_application(app, core_server.url)
     unknown = number[:-6] + "999999"
-    body, headers = signed_callback(decision_for(unknown))
-    missing = post(hall_server.port, CALLBACK_PATH, body, headers)
+    missing = send_callback(hall_server, decision_for(unknown))
     # Another unit's application gets the same response as one that does not exist.
-    body, headers = signed_callback(decision_for(number, unit=UNIT_B))
-    foreign = post(hall_server.port, CALLBACK_PATH, body, headers)
+    foreign = send_callback(hall_server, decision_for(number, unit=UNIT_B))
     assert missing[0] == 404
     assert foreign == missing
-    body, headers = signed_callback(
-        {**decision_for(number), "caller": {"hall": "person", "person_account": "1"}}
-    )
-    assert post(hall_server.port, CALLBACK_PATH, body, headers) == missing
+    person_caller = {"hall": "person", "person_account": "1"}
+    as_person = {**decision_for(number), "caller": person_caller}
+    assert send_callback(hall_server, as_person) == missing
     assert stored(app, number).status == "submitted"
 
 
@@ -308,14 +324,12 @@ def test_decision_twice_applied_once(
     returned = decision_for(number, "returned", "缺少工资表")
     outcomes = []
     for _ in range(2):
-        body, headers = signed_callback(returned)
-        outcomes.append(post(hall_server.port, CALLBACK_PATH, body, headers))
+        outcomes.append(send_callback(hall_server, returned))
     assert outcomes[0] == (200, {"result": "applied"})
     assert outcomes[1] == (200, {"result": "unchanged"})
     assert callback_audits(app, number) == 1
 
-    body, headers = signed_callback(decision_for(number, "approved"))
-    status, answer = post(hall_server.port, CALLBACK_PATH, body, headers)
+    status, answer = send_callback(hall_server, decision_for(number, "approved"))
     assert status == 409
     assert answer["error"]["kind"] == "conflict"
     application = stored(app, number)
@@ -344,24 +358,15 @@ def test_invalid_callback_names_field(
     field: str,
 ) -> None:
     number = delivered_application(app, core_server.url)
-    body, headers = signed_callback({**decision_for(number), **change})
-    status, answer = post(hall_server.port, CALLBACK_PATH, body, headers)
+    status, answer = send_callback(hall_server, {**decision_for(number), **change})
     assert status == 400
     assert answer["error"]["message"].startswith(field + "：")
     assert stored(app, number).status == "submitted"
 
 
 def test_callback_not_json_rejected(hall_server: CoreServer) -> None:
-    timestamp = str(int(time.time()))
-    nonce = secrets.token_urlsafe(24)
     body = b"\xff not json"
-    headers = {
-        TIMESTAMP_HEADER: timestamp,
-        NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: signature(
-            SECRET, timestamp, "POST", CALLBACK_PATH, nonce, body
-        ),
-    }
+    headers = signed_headers(CALLBACK_PATH, body, nonce=secrets.token_urlsafe(24))
     status, answer = post(hall_server.port, CALLBACK_PATH, body, headers)
     assert status == 400
     assert "JSON" in answer["error"]["message"]
@@ -369,26 +374,21 @@ def test_callback_not_json_rejected(hall_server: CoreServer) -> None:
 
 def test_non_ascii_signature_rejected(app: Flask, client: FlaskClient) -> None:
     app.config["HALL_CORE_SECRET"] = SECRET
-    body, headers = signed_callback(decision_for("U20261204000001"))
-    headers[SIGNATURE_HEADER] = "\u00e9" * 64
-    response = client.post(CALLBACK_PATH, data=body, headers=headers)
+    response = post_in_process(client, {SIGNATURE_HEADER: "\u00e9" * 64})
     assert response.status_code == 401
     assert response.get_json()["error"]["kind"] == "signature"
 
 
 def test_non_ascii_timestamp_rejected(app: Flask, client: FlaskClient) -> None:
     app.config["HALL_CORE_SECRET"] = SECRET
-    body, headers = signed_callback(decision_for("U20261204000001"))
-    headers[TIMESTAMP_HEADER] = "\u00b2" * 10
-    response = client.post(CALLBACK_PATH, data=body, headers=headers)
+    response = post_in_process(client, {TIMESTAMP_HEADER: "\u00b2" * 10})
     assert response.status_code == 401
     assert response.get_json()["error"]["kind"] == "signature"
 
 
 def test_callback_off_without_secret(app: Flask, client: FlaskClient) -> None:
     app.config["HALL_CORE_SECRET"] = ""
-    body, headers = signed_callback(decision_for("U20261204000001"))
-    response = client.post(CALLBACK_PATH, data=body, headers=headers)
+    response = post_in_process(client, {})
     assert response.status_code == 404
 
 

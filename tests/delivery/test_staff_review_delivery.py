@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bs4 import Tag
+from bs4 import BeautifulSoup, Tag
 from delivery_support import (
     application,
     base_change,
@@ -121,6 +121,14 @@ def status_cell(row: Tag) -> Tag:
     return row.find_all("td")[4]
 
 
+def review_page(client: FlaskClient, number: str) -> tuple[BeautifulSoup, Tag]:
+    """Return an application's staff review page and the element of its status."""
+    page = parse(client.get(f"/staff/reviews/{number}"))
+    status = page.find(id="application-status")
+    assert status is not None
+    return page, status
+
+
 def decide(client: FlaskClient, number: str, decision: str, comment: str = "") -> Any:
     token = csrf_token(client.get(DELIVERIES_URL))
     return client.post(
@@ -163,10 +171,8 @@ def test_queue_counts_deliveries_core_lacks(app: Flask, client: FlaskClient) -> 
 def test_review_page_blocks_dead_delivery(app: Flask, client: FlaskClient) -> None:
     number = dead_in_core(app)
     login_staff(client)
-    page = parse(client.get(f"/staff/reviews/{number}"))
+    page, status = review_page(client, number)
 
-    status = page.find(id="application-status")
-    assert status is not None
     assert status.get_text(strip=True) == DEAD_LABEL
     link = status.find("a")
     assert link is not None
@@ -196,9 +202,7 @@ def test_dead_delivery_decision_rejected(app: Flask, client: FlaskClient) -> Non
 def test_decision_rejected_core_lacks(app: Flask, client: FlaskClient) -> None:
     number = dead_before_core(app)
     login_staff(client)
-    page = parse(client.get(f"/staff/reviews/{number}"))
-    status = page.find(id="application-status")
-    assert status is not None
+    page, status = review_page(client, number)
     assert status.get_text(strip=True) == DEAD_LABEL
     assert page.find("form", class_="decision") is None
 
@@ -215,9 +219,7 @@ def test_pending_delivery_not_decidable(app: Flask, client: FlaskClient) -> None
     number = stored(app)
     assert delivery_of(app, number).status == "pending"
     login_staff(client)
-    page = parse(client.get(f"/staff/reviews/{number}"))
-    status = page.find(id="application-status")
-    assert status is not None
+    page, status = review_page(client, number)
     assert status.get_text(strip=True) == PENDING_LABEL
     assert page.find("form", class_="decision") is None
 
@@ -237,9 +239,7 @@ def test_requeued_delivery_becomes_decidable(app: Flask, client: FlaskClient) ->
     login_staff(client)
     rows = queue_rows(client)
     assert status_cell(rows[number]).get_text(strip=True) == "待审核"
-    page = parse(client.get(f"/staff/reviews/{number}"))
-    status = page.find(id="application-status")
-    assert status is not None
+    page, status = review_page(client, number)
     assert status.get_text(strip=True) == "待审核"
     assert page.find("form", class_="decision") is not None
     assert page.find(id="decision-blocked") is None

@@ -7,13 +7,13 @@ shows all its rows without a pager.
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup, Tag
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 from support import UNIT_A, csrf_token, errors_of, login_staff, login_unit, parse
 from test_unit_base_change_import import (
     URL,
@@ -23,9 +23,11 @@ from test_unit_base_change_import import (
     workbook_bytes,
 )
 from unit_flow import confirm, decide, pdf, sms_code
+from werkzeug.test import TestResponse
 
 from connectors.base import Caller
 from engine import submission
+from engine.storage.models import Application
 from engine.stored_rows import ROWS_PER_PAGE
 
 SERVICE = "unit-base-change"
@@ -33,6 +35,7 @@ PAGE_PARAMETER = "page_employees"
 LARGE_ROWS = 20_000
 # A new base no demo employee has now, so the import keeps every row as changed.
 NEW_BASE = "8123"
+UNIT_A_CALLER = Caller("unit", unit_account=UNIT_A)
 
 
 @pytest.fixture
@@ -41,8 +44,9 @@ def unit_client(client: FlaskClient, app: Flask) -> FlaskClient:
     return client
 
 
-def submit_import(client: FlaskClient, app: Flask, rows: list[list[Any]]) -> str:
-    """Import `rows` into a base change, then submit and confirm the application."""
+def check_import(client: FlaskClient, app: Flask, accounts: list[str]) -> TestResponse:
+    """Import a new base for `accounts` and submit the form for review."""
+    rows = [[account, "", "", "", NEW_BASE] for account in accounts]
     imported = upload(client, workbook_bytes(rows))
     assert imported.status_code == 200, errors_of(imported)
     data = {
@@ -55,17 +59,21 @@ def submit_import(client: FlaskClient, app: Flask, rows: list[list[Any]]) -> str
         "wage_list": pdf("工资表.pdf"),
     }
     review = client.post(URL, data=data, content_type="multipart/form-data")
-    return confirm(client, SERVICE, review)
+    assert review.status_code == 200, errors_of(review)
+    return review
 
 
-def store_large(app: Flask, count: int) -> str:
-    """Store a confirmed base change of `count` rows through the submission functions.
+def submit_import(client: FlaskClient, app: Flask, accounts: list[str]) -> str:
+    """Import a new base for `accounts`, then submit and confirm the application."""
+    return confirm(client, SERVICE, check_import(client, app, accounts))
 
-    The rows have the shape an xlsx import stores. No delivery is queued.
+
+def open_large_draft(session: Session, app: Flask, count: int) -> Application:
+    """Open a checked base-change draft of `count` rows for unit A.
+
+    The rows have the shape an xlsx import stores.
     """
-    hall = app.extensions["hall"]
-    service = hall.services[SERVICE]
-    caller = Caller("unit", unit_account=UNIT_A)
+    service = app.extensions["hall"].services[SERVICE]
     rows = [
         {
             "person_account": f"{900000000000 + index:012d}",
@@ -74,11 +82,20 @@ def store_large(app: Flask, count: int) -> str:
         }
         for index in range(count)
     ]
-    with hall.session_factory() as session:
-        draft = submission.open_draft(session, service, caller)
-        draft.data = {"effective_month": "2027-01", "employees": rows}
-        session.commit()
-        done = submission.confirm(session, draft, caller, "127.0.0.1", None)
+    draft = submission.open_draft(session, service, UNIT_A_CALLER)
+    draft.data = {"effective_month": "2027-01", "employees": rows}
+    session.commit()
+    return draft
+
+
+def store_large(app: Flask, count: int) -> str:
+    """Store a confirmed base change of `count` rows through the submission functions.
+
+    No delivery is queued.
+    """
+    with app.extensions["hall"].session_factory() as session:
+        draft = open_large_draft(session, app, count)
+        done = submission.confirm(session, draft, UNIT_A_CALLER, "127.0.0.1", None)
         assert done is not None and done.number is not None
         return done.number
 
@@ -106,9 +123,7 @@ def page_number(href: str) -> str:
 def test_staff_review_pages_imported_rows(unit_client: FlaskClient, app: Flask) -> None:
     own = [employee["person_account"] for employee in employees(app)]
     assert len(own) > ROWS_PER_PAGE, "the demo unit has too few employees"
-    number = submit_import(
-        unit_client, app, [[account, "", "", "", NEW_BASE] for account in own]
-    )
+    number = submit_import(unit_client, app, own)
     reviewer = app.test_client()
     login_staff(reviewer)
     url = f"/staff/reviews/{number}"
@@ -146,9 +161,7 @@ def test_staff_review_pages_imported_rows(unit_client: FlaskClient, app: Flask) 
 
 def test_applicant_page_pages_rows(unit_client: FlaskClient, app: Flask) -> None:
     own = [employee["person_account"] for employee in employees(app)]
-    number = submit_import(
-        unit_client, app, [[account, "", "", "", NEW_BASE] for account in own]
-    )
+    number = submit_import(unit_client, app, own)
     url = f"/unit/applications/{number}"
     first = parse(unit_client.get(url))
     assert shown_accounts(first) == own[:ROWS_PER_PAGE]
@@ -212,9 +225,7 @@ def test_odd_page_numbers(app: Flask, client: FlaskClient) -> None:
 
 def test_small_application_has_no_pager(unit_client: FlaskClient, app: Flask) -> None:
     own = [employee["person_account"] for employee in employees(app)][:3]
-    number = submit_import(
-        unit_client, app, [[account, "", "", "", NEW_BASE] for account in own]
-    )
+    number = submit_import(unit_client, app, own)
     reviewer = app.test_client()
     login_staff(reviewer)
     pages = (

@@ -29,6 +29,8 @@ from support import (
     parse_fragment,
     post_form,
 )
+from test_person_loan_trial import trial as trial_form
+from test_unit_open_account import form as employee
 
 from connectors.embedded.models import ReviewItem
 from engine.commands import DEMO_UNIT_PASSWORD
@@ -36,7 +38,6 @@ from engine.storage.models import Application, SmsCode
 
 OPEN_URL = "/unit/unit-open-account"
 TRIAL_URL = "/person/person-loan-trial"
-NEW_ID = "11010519900101007X"  # valid, male, unknown to the core
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
 
 
@@ -52,20 +53,6 @@ def person_client(client: FlaskClient) -> FlaskClient:
     return client
 
 
-def employee(**changes: Any) -> dict[str, Any]:
-    data = {
-        "first_month": "2026-12",
-        "employees-0-_row": "1",
-        "employees-0-id_number": NEW_ID,
-        "employees-0-name": "张三",
-        "employees-0-mobile": "13800138000",
-        "employees-0-base": "6000",
-        "_agree": "on",
-    }
-    data.update(changes)
-    return data
-
-
 def post_open(client: FlaskClient, data: dict[str, Any]) -> Any:
     token = csrf_token(client.get(OPEN_URL))
     return client.post(
@@ -77,6 +64,25 @@ def post_open(client: FlaskClient, data: dict[str, Any]) -> Any:
         },
         content_type="multipart/form-data",
     )
+
+
+def post_fragment(client: FlaskClient, path: str, data: dict[str, str]) -> Any:
+    """Post an htmx request to `path` below the open-account form."""
+    token = csrf_token(client.get(OPEN_URL))
+    return client.post(
+        OPEN_URL + path,
+        data=data,
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+
+
+def hundred_bases(base: str) -> dict[str, str]:
+    """Return 100 employee rows, the maximum the form allows, each with `base`."""
+    data: dict[str, str] = {}
+    for index in range(100):
+        data[f"employees-{index}-_row"] = "1"
+        data[f"employees-{index}-base"] = base
+    return data
 
 
 def post_large(client: FlaskClient, data: dict[str, Any]) -> tuple[int, str]:
@@ -103,10 +109,26 @@ def checked_drafts(app: Flask) -> int:
         )
 
 
+def checked_draft(app: Flask) -> Application:
+    """Return the only application that passed validation."""
+    with app.extensions["hall"].session_factory() as session:
+        return session.scalars(
+            select(Application).where(Application.data.is_not(None))
+        ).one()
+
+
 def assert_rejected(response: Any, label: str) -> None:
     assert response.status_code == 400, response.get_data(as_text=True)[:500]
     messages = errors_of(response)
     assert any(label in message for message in messages), messages
+
+
+def assert_open_rejected(
+    client: FlaskClient, app: Flask, data: dict[str, Any], label: str
+) -> None:
+    """Post the open-account form and expect an error naming `label` and no draft."""
+    assert_rejected(post_open(client, data), label)
+    assert checked_drafts(app) == 0
 
 
 # Amounts ------------------------------------------------------------------------------
@@ -148,9 +170,9 @@ def assert_rejected(response: Any, label: str) -> None:
 def test_money_rejects_odd_forms(
     unit_client: FlaskClient, app: Flask, base: str
 ) -> None:
-    response = post_open(unit_client, employee(**{"employees-0-base": base}))
-    assert_rejected(response, "缴存基数")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(
+        unit_client, app, employee(**{"employees-0-base": base}), "缴存基数"
+    )
 
 
 @pytest.mark.parametrize("base", ["6,000", "6，000", "6,000.00", " 6000 ", "+6000"])
@@ -159,23 +181,13 @@ def test_money_accepts_separators(
 ) -> None:
     response = post_open(unit_client, employee(**{"employees-0-base": base}))
     assert response.status_code == 200, errors_of(response)
-    with app.extensions["hall"].session_factory() as session:
-        draft = session.scalars(
-            select(Application).where(Application.data.is_not(None))
-        ).one()
+    draft = checked_draft(app)
     assert draft.data["employees"][0]["base"] == "6000.00"
 
 
 @pytest.mark.parametrize("debt", ["-0", "-0.00", "+0", "0,000"])
 def test_money_negative_zero_is_zero(person_client: FlaskClient, debt: str) -> None:
-    data = {
-        "house_price": "2000000",
-        "home": "first",
-        "income": "20000",
-        "existing_debt": "0",
-        "term_years": "20",
-        "method": "equal-instalments",
-    }
+    data = trial_form()
     plain = post_form(person_client, TRIAL_URL, data)
     response = post_form(person_client, TRIAL_URL, {**data, "existing_debt": debt})
     assert response.status_code == 200, errors_of(response)
@@ -203,15 +215,7 @@ def test_money_negative_zero_is_zero(person_client: FlaskClient, debt: str) -> N
 def test_loan_trial_rejects_hostile_values(
     person_client: FlaskClient, field: str, value: str, label: str
 ) -> None:
-    data = {
-        "house_price": "2000000",
-        "home": "first",
-        "income": "20000",
-        "existing_debt": "0",
-        "term_years": "20",
-        "method": "equal-instalments",
-        field: value,
-    }
+    data = trial_form(**{field: value})
     response = post_form(person_client, TRIAL_URL, data)
     assert_rejected(response, label)
     assert parse(response).find(id="result") is None or not parse(response).find(
@@ -244,26 +248,22 @@ def test_loan_trial_rejects_hostile_values(
 def test_id_number_rejects_tricks(
     unit_client: FlaskClient, app: Flask, id_number: str
 ) -> None:
-    response = post_open(unit_client, employee(**{"employees-0-id_number": id_number}))
-    assert_rejected(response, "证件号码")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(
+        unit_client, app, employee(**{"employees-0-id_number": id_number}), "证件号码"
+    )
 
 
 @pytest.mark.parametrize(
     "id_number",
-    ["11010519900101\u00b2007X", "1101051990010100７X", "１１０１０５９００１０１００７"],
+    [
+        "11010519900101\u00b2007X",
+        "1101051990010100７X",
+        "１１０１０５９００１０１００７",
+    ],
 )
 def test_id_lookup_rejects_tricks(unit_client: FlaskClient, id_number: str) -> None:
-    token = csrf_token(unit_client.get(OPEN_URL))
-    response = unit_client.post(
-        f"{OPEN_URL}/lookup/person",
-        data={
-            "employees-0-_row": "1",
-            "employees-0-id_number": id_number,
-            "_row": "0",
-        },
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    data = {"employees-0-_row": "1", "employees-0-id_number": id_number, "_row": "0"}
+    response = post_fragment(unit_client, "/lookup/person", data)
     assert response.status_code == 200
     cell = parse_fragment(response).find(id="cell-employees-0-id_number")
     assert cell is not None
@@ -279,18 +279,16 @@ def test_id_lookup_rejects_tricks(unit_client: FlaskClient, id_number: str) -> N
 def test_mobile_rejects_tricks(
     unit_client: FlaskClient, app: Flask, mobile: str
 ) -> None:
-    response = post_open(unit_client, employee(**{"employees-0-mobile": mobile}))
-    assert_rejected(response, "手机号码")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(
+        unit_client, app, employee(**{"employees-0-mobile": mobile}), "手机号码"
+    )
 
 
 @pytest.mark.parametrize(
     "month", ["２０２６-12", "2026-1２", "2026-13", "2026-00", "x" * 5000]
 )
 def test_month_rejects_tricks(unit_client: FlaskClient, app: Flask, month: str) -> None:
-    response = post_open(unit_client, employee(first_month=month))
-    assert_rejected(response, "首次缴存月份")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(unit_client, app, employee(first_month=month), "首次缴存月份")
 
 
 # Text ---------------------------------------------------------------------------------
@@ -313,9 +311,9 @@ def test_month_rejects_tricks(unit_client: FlaskClient, app: Flask, month: str) 
 def test_name_rejects_hidden_characters(
     unit_client: FlaskClient, app: Flask, name: str
 ) -> None:
-    response = post_open(unit_client, employee(**{"employees-0-name": name}))
-    assert_rejected(response, "姓名")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(
+        unit_client, app, employee(**{"employees-0-name": name}), "姓名"
+    )
 
 
 # Rows ---------------------------------------------------------------------------------
@@ -326,9 +324,7 @@ def test_too_many_rows_rejected(unit_client: FlaskClient, app: Flask) -> None:
     for index in range(150):
         data[f"employees-{index}-_row"] = "1"
         data[f"employees-{index}-name"] = "张三"
-    response = post_open(unit_client, data)
-    assert_rejected(response, "开户职工最多100行")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(unit_client, app, data, "开户职工最多100行")
 
 
 @pytest.mark.parametrize(
@@ -346,10 +342,7 @@ def test_too_many_rows_rejected(unit_client: FlaskClient, app: Flask) -> None:
 def test_odd_row_keys_ignored(unit_client: FlaskClient, app: Flask, key: str) -> None:
     response = post_open(unit_client, employee(**{key: "李四"}))
     assert response.status_code == 200, errors_of(response)
-    with app.extensions["hall"].session_factory() as session:
-        draft = session.scalars(
-            select(Application).where(Application.data.is_not(None))
-        ).one()
+    draft = checked_draft(app)
     assert [row["name"] for row in draft.data["employees"]] == ["张三"]
 
 
@@ -368,10 +361,7 @@ def test_read_only_values_recomputed(unit_client: FlaskClient, app: Flask) -> No
     )
     response = post_open(unit_client, forged)
     assert response.status_code == 200, errors_of(response)
-    with app.extensions["hall"].session_factory() as session:
-        draft = session.scalars(
-            select(Application).where(Application.data.is_not(None))
-        ).one()
+    draft = checked_draft(app)
     row = draft.data["employees"][0]
     assert row["unit_deposit"] == "720.00"
     assert row["person_deposit"] == "720.00"
@@ -386,14 +376,7 @@ def test_read_only_values_recomputed(unit_client: FlaskClient, app: Flask) -> No
 
 
 def test_hidden_field_value_dropped(person_client: FlaskClient) -> None:
-    base = {
-        "house_price": "2000000",
-        "home": "first",
-        "income": "3000",
-        "existing_debt": "0",
-        "term_years": "20",
-        "method": "equal-instalments",
-    }
+    base = trial_form(income="3000")
     plain = post_form(person_client, TRIAL_URL, base)
     forged = post_form(person_client, TRIAL_URL, {**base, "co_income": "900000"})
     broken = post_form(person_client, TRIAL_URL, {**base, "co_income": "<x>\x00"})
@@ -408,15 +391,7 @@ def test_hidden_field_value_dropped(person_client: FlaskClient) -> None:
 
 
 def test_visible_field_required(person_client: FlaskClient) -> None:
-    data = {
-        "house_price": "2000000",
-        "home": "first",
-        "income": "3000",
-        "existing_debt": "0",
-        "term_years": "20",
-        "method": "equal-instalments",
-        "co_borrower": "on",
-    }
+    data = trial_form(income="3000", co_borrower="on")
     response = post_form(person_client, TRIAL_URL, data)
     assert_rejected(response, "共同借款人月收入")
 
@@ -436,12 +411,8 @@ def test_visible_field_required(person_client: FlaskClient) -> None:
     ],
 )
 def test_calc_rejects_bad_row(unit_client: FlaskClient, extra: dict[str, str]) -> None:
-    token = csrf_token(unit_client.get(OPEN_URL))
-    response = unit_client.post(
-        f"{OPEN_URL}/calc",
-        data={"employees-0-_row": "1", "employees-0-base": "6000", **extra},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    data = {"employees-0-_row": "1", "employees-0-base": "6000", **extra}
+    response = post_fragment(unit_client, "/calc", data)
     assert response.status_code == 400
     assert re.search(r"[\u4e00-\u9fff]", response.get_data(as_text=True))
 
@@ -450,16 +421,8 @@ def test_calc_rejects_bad_row(unit_client: FlaskClient, extra: dict[str, str]) -
     "base", ["9" * 1000, "1" + "0" * 27, "1e999", "0.0000000000000000000000000001"]
 )
 def test_calc_survives_extreme_amounts(unit_client: FlaskClient, base: str) -> None:
-    token = csrf_token(unit_client.get(OPEN_URL))
-    data: dict[str, str] = {}
-    for index in range(100):
-        data[f"employees-{index}-_row"] = "1"
-        data[f"employees-{index}-base"] = base
-    response = unit_client.post(
-        f"{OPEN_URL}/calc",
-        data={**data, "_table": "employees", "_row": "0"},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    data = {**hundred_bases(base), "_table": "employees", "_row": "0"}
+    response = post_fragment(unit_client, "/calc", data)
     assert response.status_code == 200
     cell = parse_fragment(response).find(id="f-employees-0-unit_deposit")
     assert cell is not None
@@ -467,16 +430,7 @@ def test_calc_survives_extreme_amounts(unit_client: FlaskClient, base: str) -> N
 
 
 def test_calc_of_largest_allowed_amounts(unit_client: FlaskClient) -> None:
-    token = csrf_token(unit_client.get(OPEN_URL))
-    data: dict[str, str] = {}
-    for index in range(100):
-        data[f"employees-{index}-_row"] = "1"
-        data[f"employees-{index}-base"] = "999999999999999.99"
-    response = unit_client.post(
-        f"{OPEN_URL}/calc",
-        data=data,
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = post_fragment(unit_client, "/calc", hundred_bases("999999999999999.99"))
     assert response.status_code == 200
     fragment = parse_fragment(response)
     row = Decimal(fragment.find(id="f-employees-0-unit_deposit")["value"])
@@ -555,7 +509,9 @@ def test_service_sms_code_format(
     assert _code_tries(app, "unit-base-change") == [0]
 
 
-@pytest.mark.parametrize("code", ["１２３４５６", "\u0661\u0662\u0663\u0664\u0665\u0666"])
+@pytest.mark.parametrize(
+    "code", ["１２３４５６", "\u0661\u0662\u0663\u0664\u0665\u0666"]
+)
 def test_login_sms_code_format(client: FlaskClient, app: Flask, code: str) -> None:
     token = csrf_token(client.get("/unit/login"))
     form = {
@@ -664,9 +620,12 @@ def test_query_rejects_far_years(
 
 
 def test_first_month_far_year(unit_client: FlaskClient, app: Flask) -> None:
-    response = post_open(unit_client, employee(first_month="9999-12"))
-    assert_rejected(response, "首次缴存月份的年份应在1900至2199之间")
-    assert checked_drafts(app) == 0
+    assert_open_rejected(
+        unit_client,
+        app,
+        employee(first_month="9999-12"),
+        "首次缴存月份的年份应在1900至2199之间",
+    )
 
 
 def test_core_rows_cannot_be_added(unit_client: FlaskClient) -> None:
@@ -755,10 +714,7 @@ def test_draft_keeps_only_form_inputs(unit_client: FlaskClient, app: Flask) -> N
     }
     response = post_open(unit_client, employee(**junk))
     assert response.status_code == 200, errors_of(response)
-    with app.extensions["hall"].session_factory() as session:
-        draft = session.scalars(
-            select(Application).where(Application.data.is_not(None))
-        ).one()
+    draft = checked_draft(app)
     assert set(draft.form_values) == {
         "first_month",
         "employees-0-_row",
@@ -791,12 +747,7 @@ def test_draft_keeps_only_form_inputs(unit_client: FlaskClient, app: Flask) -> N
 def test_htmx_routes_reject_malformed(
     unit_client: FlaskClient, app: Flask, path: str, data: dict[str, str], status: int
 ) -> None:
-    token = csrf_token(unit_client.get(OPEN_URL))
-    response = unit_client.post(
-        OPEN_URL + path,
-        data={"employees-0-_row": "1", **data},
-        headers={"HX-Request": "true", "X-CSRFToken": token},
-    )
+    response = post_fragment(unit_client, path, {"employees-0-_row": "1", **data})
     assert response.status_code == status
     assert re.search(r"[\u4e00-\u9fff]", response.get_data(as_text=True))
     assert checked_drafts(app) == 0

@@ -19,6 +19,7 @@ from support import (
     login_staff,
     login_unit,
 )
+from test_unit_open_account import form as open_form
 
 from connectors.embedded.models import ReviewItem
 from engine.auth import MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS, set_password
@@ -70,18 +71,6 @@ def stored_state(app: Flask) -> dict[str, Any]:
                 for item in session.scalars(select(ReviewItem).order_by(ReviewItem.id))
             ],
         }
-
-
-def open_form() -> dict[str, Any]:
-    return {
-        "first_month": "2026-12",
-        "employees-0-_row": "1",
-        "employees-0-id_number": "11010519900101007X",
-        "employees-0-name": "张三",
-        "employees-0-mobile": "13800138000",
-        "employees-0-base": "6000",
-        "_agree": "on",
-    }
 
 
 def reviewed_draft(client: FlaskClient) -> str:
@@ -259,16 +248,24 @@ def test_logins_need_csrf(
 
 # Sessions -----------------------------------------------------------------------------
 
+# The login subject of each hall's demo account, as LoginAccount stores it.
+HALL_SUBJECTS = [("unit", UNIT_A), ("person", DEMO_ACCOUNT), ("staff", DEMO_STAFF_ID)]
 
-@pytest.mark.parametrize("hall", ["unit", "person", "staff"])
-def test_cookie_dead_after_logout(app: Flask, client: FlaskClient, hall: str) -> None:
-    home = {"unit": "/unit/", "person": "/person/", "staff": "/staff/reviews"}[hall]
+
+def log_in(app: Flask, client: FlaskClient, hall: str) -> str:
+    """Log in to a hall with its demo account and return the hall's home page URL."""
     if hall == "unit":
         login_unit(client, app)
     elif hall == "person":
         login_person(client, DEMO_ID)
     else:
         login_staff(client)
+    return {"unit": "/unit/", "person": "/person/", "staff": "/staff/reviews"}[hall]
+
+
+@pytest.mark.parametrize("hall", ["unit", "person", "staff"])
+def test_cookie_dead_after_logout(app: Flask, client: FlaskClient, hall: str) -> None:
+    home = log_in(app, client, hall)
     page = client.get(home)
     assert page.status_code == 200
     copied = client.get_cookie("session")
@@ -282,20 +279,11 @@ def test_cookie_dead_after_logout(app: Flask, client: FlaskClient, hall: str) ->
     assert "/login" in response.headers["Location"]
 
 
-@pytest.mark.parametrize(
-    ("hall", "subject"),
-    [("unit", UNIT_A), ("person", DEMO_ACCOUNT), ("staff", DEMO_STAFF_ID)],
-)
+@pytest.mark.parametrize(("hall", "subject"), HALL_SUBJECTS)
 def test_password_change_ends_sessions(
     app: Flask, client: FlaskClient, hall: str, subject: str
 ) -> None:
-    home = {"unit": "/unit/", "person": "/person/", "staff": "/staff/reviews"}[hall]
-    if hall == "unit":
-        login_unit(client, app)
-    elif hall == "person":
-        login_person(client, DEMO_ID)
-    else:
-        login_staff(client)
+    home = log_in(app, client, hall)
     assert client.get(home).status_code == 200
     with app.app_context():
         set_password(hall, subject, "Changed@2027")
@@ -322,7 +310,12 @@ def test_cookie_signed_elsewhere_ignored(app: Flask, client: FlaskClient) -> Non
 # Login throttling ---------------------------------------------------------------------
 
 
-def _unit_login(client: FlaskClient, account: str, password: str) -> Any:
+def _unit_login(
+    client: FlaskClient,
+    account: str,
+    password: str,
+    headers: dict[str, str] | None = None,
+) -> Any:
     token = csrf_token(client.get("/unit/login"))
     return client.post(
         "/unit/login",
@@ -332,6 +325,7 @@ def _unit_login(client: FlaskClient, account: str, password: str) -> Any:
             "password": password,
             "action": "send_code",
         },
+        headers=headers,
     )
 
 
@@ -398,25 +392,21 @@ def test_person_lock_holds_for_variants(client: FlaskClient, variant: str) -> No
     assert client.get("/person/").status_code == 302
 
 
+def _staff_login(client: FlaskClient, staff_id: str, password: str) -> Any:
+    token = csrf_token(client.get("/staff/login"))
+    return client.post(
+        "/staff/login",
+        data={"csrf_token": token, "staff_id": staff_id, "password": password},
+    )
+
+
 @pytest.mark.parametrize(
     "variant", [DEMO_STAFF_ID, DEMO_STAFF_ID.upper(), f" {DEMO_STAFF_ID} ", "Reviewer"]
 )
 def test_staff_lock_holds_for_variants(client: FlaskClient, variant: str) -> None:
     for _ in range(MAX_FAILURES_PER_ACCOUNT):
-        token = csrf_token(client.get("/staff/login"))
-        client.post(
-            "/staff/login",
-            data={"csrf_token": token, "staff_id": DEMO_STAFF_ID, "password": "x"},
-        )
-    token = csrf_token(client.get("/staff/login"))
-    response = client.post(
-        "/staff/login",
-        data={
-            "csrf_token": token,
-            "staff_id": variant,
-            "password": DEMO_STAFF_PASSWORD,
-        },
-    )
+        _staff_login(client, DEMO_STAFF_ID, "x")
+    response = _staff_login(client, variant, DEMO_STAFF_PASSWORD)
     assert response.status_code == 400
     assert client.get("/staff/reviews").status_code == 302
 
@@ -426,36 +416,18 @@ def test_forwarded_header_does_not_reset_address_lock(
 ) -> None:
     for number in range(MAX_FAILURES_PER_ADDRESS):
         _unit_login(client, f"02990000{number:02d}", "Wrong@2026")
-    token = csrf_token(client.get("/unit/login"))
-    response = client.post(
-        "/unit/login",
-        data={
-            "csrf_token": token,
-            "unit_account": UNIT_B,
-            "password": DEMO_UNIT_PASSWORD,
-            "action": "send_code",
-        },
-        headers={"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"},
-    )
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Real-IP": "203.0.113.9"}
+    response = _unit_login(client, UNIT_B, DEMO_UNIT_PASSWORD, forwarded)
     assert response.status_code == 400
     assert errors_of(response) == [LOCKED]
     assert _sms_sent(app) == 0
 
 
-@pytest.mark.parametrize(
-    ("hall", "subject"),
-    [("unit", UNIT_A), ("person", DEMO_ACCOUNT), ("staff", DEMO_STAFF_ID)],
-)
+@pytest.mark.parametrize(("hall", "subject"), HALL_SUBJECTS)
 def test_epoch_change_ends_sessions(
     app: Flask, client: FlaskClient, hall: str, subject: str
 ) -> None:
-    home = {"unit": "/unit/", "person": "/person/", "staff": "/staff/reviews"}[hall]
-    if hall == "unit":
-        login_unit(client, app)
-    elif hall == "person":
-        login_person(client, DEMO_ID)
-    else:
-        login_staff(client)
+    home = log_in(app, client, hall)
     assert client.get(home).status_code == 200
     with app.extensions["hall"].session_factory() as session:
         session.execute(
@@ -490,7 +462,12 @@ def test_session_of_other_unit_kept_apart(app: Flask, client: FlaskClient) -> No
         ("/staff/login", "staff_id", "\u202ereviewer", "工号最多40个字符"),
         ("/unit/login", "unit_account", "０２０１０００００１", "请输入单位账号"),
         ("/unit/login", "unit_account", "1" * 21, "请输入单位账号"),
-        ("/person/login", "login_id", "４４０２０３１９８５０３０５０２１Ｘ", "请输入身份证号码"),
+        (
+            "/person/login",
+            "login_id",
+            "４４０２０３１９８５０３０５０２１Ｘ",
+            "请输入身份证号码",
+        ),
         ("/person/login", "login_id", "0" * 21, "请输入身份证号码"),
     ],
 )

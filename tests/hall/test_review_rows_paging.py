@@ -17,9 +17,7 @@ from person_support import DEMO_ACCOUNT, card_of
 from person_support import draft_token as person_draft_token
 from sqlalchemy import select
 from support import (
-    UNIT_A,
     UNIT_B,
-    csrf_token,
     errors_of,
     login_person,
     login_unit,
@@ -29,7 +27,9 @@ from test_application_rows_paging import (
     NEW_BASE,
     PAGE_PARAMETER,
     SERVICE,
+    check_import,
     link,
+    open_large_draft,
     page_number,
     pager,
     shown_accounts,
@@ -44,12 +44,9 @@ from test_unit_base_change_import import (
     upload,
     workbook_bytes,
 )
-from unit_flow import confirm, pdf, sms_code
-from werkzeug.test import TestResponse
+from unit_flow import confirm
 
-from connectors.base import Caller
 from connectors.embedded.models import Account
-from engine import submission
 from engine.storage.models import Application
 from engine.stored_rows import ROWS_PER_PAGE
 
@@ -64,25 +61,6 @@ def unit_client(client: FlaskClient, app: Flask) -> FlaskClient:
 
 def review_url(token: str) -> str:
     return f"{URL}/drafts/{token}/review"
-
-
-def check_import(client: FlaskClient, app: Flask, accounts: list[str]) -> TestResponse:
-    """Import a new base for `accounts` and submit the form for review."""
-    rows = [[account, "", "", "", NEW_BASE] for account in accounts]
-    imported = upload(client, workbook_bytes(rows))
-    assert imported.status_code == 200, errors_of(imported)
-    data = {
-        "csrf_token": csrf_token(client.get(URL)),
-        "_draft": draft_token(imported),
-        "effective_month": "2027-01",
-        "_agree": "on",
-        "_action": "submit",
-        "_sms_code": sms_code(client, app, SERVICE),
-        "wage_list": pdf("工资表.pdf"),
-    }
-    review = client.post(URL, data=data, content_type="multipart/form-data")
-    assert review.status_code == 200, errors_of(review)
-    return review
 
 
 def form_draft_tokens(page: BeautifulSoup) -> list[str]:
@@ -102,22 +80,8 @@ def stored_accounts(app: Flask, number: str) -> list[str]:
 
 def store_large_draft(app: Flask, count: int) -> str:
     """Store a checked base-change draft of `count` rows and return its token."""
-    hall = app.extensions["hall"]
-    service = hall.services[SERVICE]
-    caller = Caller("unit", unit_account=UNIT_A)
-    rows = [
-        {
-            "person_account": f"{900000000000 + index:012d}",
-            "name": f"职工{index:05d}",
-            "base": str(3000 + index % 500),
-        }
-        for index in range(count)
-    ]
-    with hall.session_factory() as session:
-        draft = submission.open_draft(session, service, caller)
-        draft.data = {"effective_month": "2027-01", "employees": rows}
-        session.commit()
-        return draft.draft_token
+    with app.extensions["hall"].session_factory() as session:
+        return open_large_draft(session, app, count).draft_token
 
 
 def test_review_pages_imported_rows(unit_client: FlaskClient, app: Flask) -> None:
