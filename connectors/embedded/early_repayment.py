@@ -72,13 +72,13 @@ def submit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
     earlier = review.already_submitted(context, caller, EARLY_REPAYMENT, number)
     if earlier is not None:
         return earlier
-    loan = _loan(context, caller, params)
     lock_borrower(context, caller)
     # A call with the same number may have committed while this one waited for the
     # lock. The check for an open early repayment would then reject this retry.
     earlier = review.already_submitted(context, caller, EARLY_REPAYMENT, number)
     if earlier is not None:
         return earlier
+    loan = _loan(context, caller, params)
     plan = _plan(context, loan, params)
     _reject_open(context, caller, plan.loan)
     payload = {

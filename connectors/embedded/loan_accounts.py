@@ -72,9 +72,9 @@ def own_loan(
 def lock_borrower(context: CoreContext, caller: Caller) -> None:
     """Take the write lock of the caller's account until the transaction ends.
 
-    Loan submits take it before they look for an open application of the contract,
-    so two submits of one depositor run one after the other and the second reads what
-    the first queued.
+    Loan submits take it before they read the contract or look for its open
+    applications, so two submits of one depositor run one after the other and the
+    second reads what the first queued or changed.
     """
     account, _person = caller_account(context, caller)
     lock_account(context, account)

@@ -53,13 +53,13 @@ def submit(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> d
     earlier = review.already_submitted(context, caller, CHANGE, number)
     if earlier is not None:
         return earlier
-    loan, _person, changes = _checked(context, caller, params)
     lock_borrower(context, caller)
     # A call with the same number may have committed while this one waited for the
     # lock. The check for an open change of the contract would then reject this retry.
     earlier = review.already_submitted(context, caller, CHANGE, number)
     if earlier is not None:
         return earlier
+    loan, _person, changes = _checked(context, caller, params)
     _reject_open(context, caller, loan)
     payload = {"contract": loan.contract_number, **changes}
     return review.submit(context, caller, CHANGE, number, payload)

@@ -88,13 +88,13 @@ def _submit(
     earlier = review.already_submitted(context, caller, operation, number)
     if earlier is not None:
         return earlier
-    loan = own_loan(context, caller, inputs.text(params, "contract", "借款合同编号"))
     lock_borrower(context, caller)
     # A call with the same number may have committed while this one waited for the
     # lock. The check for an open offset application would then reject this retry.
     earlier = review.already_submitted(context, caller, operation, number)
     if earlier is not None:
         return earlier
+    loan = own_loan(context, caller, inputs.text(params, "contract", "借款合同编号"))
     _check(context, caller, loan, operation)
     payload = {"contract": loan.contract_number}
     return review.submit(context, caller, operation, number, payload)
