@@ -148,3 +148,8 @@ def test_long_statement_pages(renderer: PdfRenderer, text_of) -> None:
             # Only the repeated table header prints 证件号码 in a statement.
             assert "证件号码" in page, f"page {number} has no table header"
     assert "合计" in page_texts[-1]
+
+
+def test_font_covers_name_middle_dot() -> None:
+    # Resident ID cards join the parts of many minority names with U+00B7.
+    assert "\u00b7" in font_characters()
