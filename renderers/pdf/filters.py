@@ -28,18 +28,22 @@ def capitals(value: Any) -> str:
 
 
 def chinese_date(value: Any) -> str:
-    """Write a date as 2026年12月04日."""
+    """Write a date as 2026年7月4日.
+
+    The layout standard of official documents, GB/T 9704-2012, writes month and day
+    without a leading zero, so 2026年07月04日 would read as a form filled by machine.
+    """
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
 def chinese_month(value: Any) -> str:
-    """Write 'YYYY-MM' as 2026年12月."""
+    """Write 'YYYY-MM' as 2026年7月."""
     if not value:
         return ""
     year, month = str(value)[:7].split("-")
-    return f"{year}年{month}月"
+    return f"{year}年{int(month)}月"
 
 
 PRINT_FILTERS: dict[str, Callable[..., str]] = {

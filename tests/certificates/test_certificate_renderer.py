@@ -153,3 +153,12 @@ def test_long_statement_pages(renderer: PdfRenderer, text_of) -> None:
 def test_font_covers_name_middle_dot() -> None:
     # Resident ID cards join the parts of many minority names with U+00B7.
     assert "\u00b7" in font_characters()
+
+
+def test_dates_without_leading_zeros(renderer: PdfRenderer, text_of) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    text = squeeze(text_of(content))
+    assert "2025年7月1日至2026年6月30日" in text
+    assert "2026年7月1日" in text
+    assert "年07月" not in text
+    assert "月01日" not in text
