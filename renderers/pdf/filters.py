@@ -11,6 +11,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from engine.money import format_yuan
 from renderers.pdf.capitals import amount_in_capitals
 from renderers.pdf.qr import qr_data_uri
@@ -46,10 +48,46 @@ def chinese_month(value: Any) -> str:
     return f"{year}年{int(month)}月"
 
 
+# The statement's name column fits this many hanzi at 9pt (see certificate.css).
+NAME_CHARACTERS = 6
+# Names of many ethnic minorities join their parts with a middle dot: U+00B7 as
+# resident ID cards print it, or U+30FB and U+FF0E where GB2312 input typed it.
+NAME_DOTS = "\u00b7\u30fb\uff0e"
+
+
+def name_cell(name: Any) -> Markup:
+    """Mark up a name for a narrow table cell so that it wraps only between its parts.
+
+    A name that fits the column never wraps. A longer one may break only after a
+    middle dot, and each part that fits the column stays on one line. A part longer
+    than the column wraps where it must, rather than overflow into the next cell,
+    but keeps its last character with its dot.
+    """
+    text = str(name or "")
+    if len(text) <= NAME_CHARACTERS:
+        return Markup('<span class="nowrap">{}</span>').format(text)
+    parts = []
+    start = 0
+    for index, char in enumerate(text):
+        if char in NAME_DOTS:
+            parts.append(text[start : index + 1])
+            start = index + 1
+    parts.append(text[start:])
+    marked = []
+    for part in filter(None, parts):
+        if len(part) <= NAME_CHARACTERS:
+            marked.append(Markup('<span class="nowrap">{}</span>').format(part))
+        else:
+            tail = Markup('<span class="nowrap">{}</span>').format(part[-2:])
+            marked.append(escape(part[:-2]) + tail)
+    return Markup("<wbr>").join(marked)
+
+
 PRINT_FILTERS: dict[str, Callable[..., str]] = {
     "money": money,
     "capitals": capitals,
     "chinese_date": chinese_date,
     "chinese_month": chinese_month,
+    "name_cell": name_cell,
 }
 PRINT_GLOBALS: dict[str, Callable[..., str]] = {"qr_data_uri": qr_data_uri}

@@ -19,6 +19,7 @@ from renderers.pdf.renderer import (
 from tests.certificates.conftest import page_count, squeeze
 
 CODE = "7KQ2-M9XD-4HPT-ZW3R"
+ROW_ACCOUNT = re.compile(r"0299\d{8}")
 
 
 def context(data: dict) -> dict:
@@ -32,11 +33,11 @@ def context(data: dict) -> dict:
     }
 
 
-def statement(rows: int) -> dict:
+def statement(rows: int, names: tuple[str, ...] = ("欧阳晓玲", "张三丰")) -> dict:
     lines = [
         {
             "person_account": f"0299{index:08d}",
-            "name": "张三丰" if index % 2 else "欧阳晓玲",
+            "name": names[index % len(names)],
             "id_number_masked": "440203********021X",
             "balance_before": Decimal("10000.00") + index,
             "interest": Decimal("150.00"),
@@ -162,3 +163,40 @@ def test_dates_without_leading_zeros(renderer: PdfRenderer, text_of) -> None:
     assert "2026年7月1日" in text
     assert "年07月" not in text
     assert "月01日" not in text
+
+
+def test_statement_names_never_cut(renderer: PdfRenderer, text_of) -> None:
+    names = (
+        "司马相如之子",
+        "欧阳晓玲",
+        "阿依古丽\u00b7买买提",
+        "迪丽热巴\u00b7迪力木拉提",
+    )
+    content = renderer.render(
+        "unit-interest-statement.html", context(statement(40, names))
+    )
+    text = text_of(content, layout=True)
+    row_lines = [line for line in text.splitlines() if ROW_ACCOUNT.search(line)]
+    single = [line for line in row_lines if re.search("司马相如之子|欧阳晓玲", line)]
+    fragments = re.findall(r"[\u4e00-\u9fff\u00b7]+", text)
+
+    assert len(single) == 20, "a name of up to six hanzi wrapped"
+    # Longer names break only after the middle dot and keep each part whole.
+    assert fragments.count("阿依古丽\u00b7") == 10
+    assert fragments.count("买买提") == 10
+    assert fragments.count("迪丽热巴\u00b7") == 10
+    assert fragments.count("迪力木拉提") == 10
+
+
+def test_statement_header_one_line(renderer: PdfRenderer, text_of) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(80)))
+    pages = page_count(content)
+    for number, page in enumerate(text_of(content, layout=True).split("\f")[:pages]):
+        if not ROW_ACCOUNT.search(page):
+            continue
+        assert re.search(
+            r"^\s*序号\s+个人账号\s+姓名\s+证件号码\s+结息前余额\s+利息\s+结息后余额\s*$",
+            page,
+            flags=re.MULTILINE,
+        ), f"page {number + 1}: table header wraps"
+        assert "金额单位：元" in page, f"page {number + 1}: no unit of the amounts"
