@@ -16,7 +16,7 @@ from renderers.pdf.renderer import (
     font_characters,
     harfbuzz_subsetting,
 )
-from tests.certificates.conftest import page_count, squeeze
+from tests.certificates.conftest import page_count, pdf_words, squeeze
 
 CODE = "7KQ2-M9XD-4HPT-ZW3R"
 ROW_ACCOUNT = re.compile(r"0299\d{8}")
@@ -200,3 +200,21 @@ def test_statement_header_one_line(renderer: PdfRenderer, text_of) -> None:
             flags=re.MULTILINE,
         ), f"page {number + 1}: table header wraps"
         assert "金额单位：元" in page, f"page {number + 1}: no unit of the amounts"
+
+
+def test_statement_ending_never_alone(renderer: PdfRenderer, tmp_path: Path) -> None:
+    # Some of these lengths fill the last page of rows exactly, so the totals and
+    # the seal would start a page of their own.
+    for rows in range(15, 36):
+        content = renderer.render(
+            "unit-interest-statement.html", context(statement(rows))
+        )
+        words = pdf_words(content, tmp_path)
+        last = page_count(content)
+        on_last = " ".join(word["text"] for word in words if word["page"] == last)
+        carried = ROW_ACCOUNT.findall(on_last)
+        assert len(carried) >= 3, f"{rows} rows: last page carries {carried}"
+        assert f"0299{rows:08d}" in carried
+        assert "结息后余额合计" in on_last, f"{rows} rows: totals apart"
+        assert "（印章）" in on_last, f"{rows} rows: seal apart"
+        assert "2026年7月1日" in on_last, f"{rows} rows: issue date apart"
