@@ -20,6 +20,8 @@ from tests.certificates.conftest import page_count, pdf_words, squeeze
 
 CODE = "7KQ2-M9XD-4HPT-ZW3R"
 ROW_ACCOUNT = re.compile(r"0299\d{8}")
+# PDF coordinates are in points of 1/72 inch.
+POINTS_PER_MM = 72 / 25.4
 
 
 def context(data: dict) -> dict:
@@ -218,3 +220,18 @@ def test_statement_ending_never_alone(renderer: PdfRenderer, tmp_path: Path) -> 
         assert "结息后余额合计" in on_last, f"{rows} rows: totals apart"
         assert "（印章）" in on_last, f"{rows} rows: seal apart"
         assert "2026年7月1日" in on_last, f"{rows} rows: issue date apart"
+
+
+def test_seal_presses_on_issuer(renderer: PdfRenderer, tmp_path: Path) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    words = pdf_words(content, tmp_path)
+    seal = next(word for word in words if word["text"] == "（印章）")
+    issuer = [word for word in words if word["text"] == "韶关市住房公积金管理中心"][-1]
+    date = next(word for word in words if word["text"] == "2026年7月1日")
+    seal_middle = (seal["xMin"] + seal["xMax"]) / 2
+
+    # The seal slot is 34 mm across and its label sits at its top.
+    assert abs(seal_middle - (issuer["xMin"] + issuer["xMax"]) / 2) < 1 * POINTS_PER_MM
+    assert abs(seal_middle - (date["xMin"] + date["xMax"]) / 2) < 1 * POINTS_PER_MM
+    assert issuer["yMin"] > seal["yMax"]
+    assert date["yMax"] < seal["yMin"] + 34 * POINTS_PER_MM
