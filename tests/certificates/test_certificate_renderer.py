@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -235,3 +237,47 @@ def test_seal_presses_on_issuer(renderer: PdfRenderer, tmp_path: Path) -> None:
     assert abs(seal_middle - (date["xMin"] + date["xMax"]) / 2) < 1 * POINTS_PER_MM
     assert issuer["yMin"] > seal["yMax"]
     assert date["yMax"] < seal["yMin"] + 34 * POINTS_PER_MM
+
+
+def test_long_verify_url_wraps(renderer: PdfRenderer, tmp_path: Path) -> None:
+    page = context(statement(3))
+    page["verify_url"] = f"https://gjj.shaoguan.gov.cn/wangting/hall/verify/{CODE}"
+    content = renderer.render("unit-interest-statement.html", page)
+    words = pdf_words(content, tmp_path)
+    issuer = [word for word in words if word["text"] == "韶关市住房公积金管理中心"][-1]
+    above = next(word for word in words if word["text"] == "扫描二维码或访问")
+    below = next(word for word in words if word["text"] == "核验本证明的真实性")
+    # The lines between these two, starting left of the issuer, print the URL.
+    url = [
+        word
+        for word in words
+        if above["yMax"] <= word["yMin"]
+        and word["yMax"] <= below["yMin"]
+        and word["xMin"] < issuer["xMin"]
+    ]
+
+    assert "".join(word["text"] for word in url) == page["verify_url"]
+    for word in url:
+        assert word["xMax"] < issuer["xMin"], f"{word['text']} runs into the issuer"
+
+
+@pytest.mark.parametrize("resolution", [96, 110])
+def test_qr_scans_on_screen(
+    renderer: PdfRenderer, tmp_path: Path, resolution: int
+) -> None:
+    assert shutil.which("zbarimg"), "zbarimg is missing: run `make test-setup`"
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    (tmp_path / "statement.pdf").write_bytes(content)
+    subprocess.run(
+        ["pdftoppm", "-r", str(resolution), "-png", "statement.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+    )
+    # zbarimg exits with 4 when it finds no code, which the assert below reports.
+    scanned = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(tmp_path / "page-1.png")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert scanned.stdout.strip() == f"http://127.0.0.1:5000/verify/{CODE}"
