@@ -281,3 +281,15 @@ def test_qr_scans_on_screen(
         text=True,
     )
     assert scanned.stdout.strip() == f"http://127.0.0.1:5000/verify/{CODE}"
+
+
+def test_statement_fills_text_width(renderer: PdfRenderer, tmp_path: Path) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    words = pdf_words(content, tmp_path)
+    label = next(word for word in words if word["text"] == "单位名称")
+    unit_note = next(word for word in words if word["text"] == "金额单位：元")
+
+    # A4 is 210 mm wide, the page margins are 20 mm on either side and the label
+    # cell pads its text by 2 mm.
+    assert abs(label["xMin"] - 22 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM
+    assert abs(unit_note["xMax"] - 190 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM
