@@ -283,6 +283,23 @@ def test_qr_scans_on_screen(
     assert scanned.stdout.strip() == f"http://127.0.0.1:5000/verify/{CODE}"
 
 
+def test_statement_later_pages_name_holder(
+    renderer: PdfRenderer, tmp_path: Path
+) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(80)))
+    words = pdf_words(content, tmp_path)
+    pages = page_count(content)
+    holder = "韶关市丹霞智造科技有限公司（0201000001）"
+
+    assert pages > 2
+    first = [word["text"] for word in words if word["page"] == 1]
+    assert first.count("单位住房公积金结息对账单") == 1
+    for number in range(2, pages + 1):
+        texts = [word["text"] for word in words if word["page"] == number]
+        assert "单位住房公积金结息对账单" in texts, f"page {number} has no title"
+        assert holder in texts, f"page {number} names no unit"
+
+
 def test_statement_fills_text_width(renderer: PdfRenderer, tmp_path: Path) -> None:
     content = renderer.render("unit-interest-statement.html", context(statement(3)))
     words = pdf_words(content, tmp_path)
