@@ -7,10 +7,10 @@ import segno
 # ISO/IEC 18004 requires four light modules around the code, because scanners lose
 # the finder patterns when text or lines come closer.
 QUIET_ZONE = 4
-# PDF viewers smooth a bitmap that they scale up, even with `image-rendering:
-# pixelated`. At one pixel a module, poppler blurred neighbouring modules into grey
-# at 72 to 150 dpi and zbar read none of those renderings. At four pixels a module
-# the smoothing stays at the module edges.
+# Poppler smooths a bitmap that it scales up, even with `image-rendering: pixelated`.
+# At one pixel a module, pdftoppm (Debian 12's poppler-utils) blurred neighbouring
+# modules into grey at 72 to 150 dpi and zbarimg read none of those pages. At four
+# pixels a module the smoothing stays at the module edges.
 PIXELS_PER_MODULE = 4
 
 
