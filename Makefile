@@ -41,13 +41,20 @@ pdf-libs:
 			echo "libharfbuzz-subset0 is missing: run 'sudo apt-get install libharfbuzz-subset0' first"; exit 1; \
 		fi; }
 
-# The certificate tests read PDFs back with poppler's pdftotext and pdffonts.
+# The certificate tests read PDFs back with poppler's pdftotext and pdffonts, and
+# scan their QR codes with zbarimg.
 pdf-tools:
 	@command -v pdftotext >/dev/null && command -v pdffonts >/dev/null || { \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; \
 		else \
 			echo "pdftotext is missing: run 'sudo apt-get install poppler-utils' first"; exit 1; \
+		fi; }
+	@command -v zbarimg >/dev/null || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zbar-tools; \
+		else \
+			echo "zbarimg is missing: run 'sudo apt-get install zbar-tools' first"; exit 1; \
 		fi; }
 
 # The benchmark compares the shipped font with Debian's system Noto CJK font.

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from markupsafe import Markup, escape
+
 from engine.money import format_yuan
 from renderers.pdf.capitals import amount_in_capitals
 from renderers.pdf.qr import qr_data_uri
@@ -28,18 +30,57 @@ def capitals(value: Any) -> str:
 
 
 def chinese_date(value: Any) -> str:
-    """Write a date as 2026年12月04日."""
+    """Write a date as 2026年7月4日.
+
+    The layout standard of official documents, GB/T 9704-2012, writes month and day
+    without a leading zero, so 2026年07月04日 would read as a form filled by machine.
+    """
     if isinstance(value, str):
         value = dt.date.fromisoformat(value)
-    return f"{value.year}年{value.month:02d}月{value.day:02d}日" if value else ""
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
 
 
 def chinese_month(value: Any) -> str:
-    """Write 'YYYY-MM' as 2026年12月."""
+    """Write 'YYYY-MM' as 2026年7月."""
     if not value:
         return ""
     year, month = str(value)[:7].split("-")
-    return f"{year}年{month}月"
+    return f"{year}年{int(month)}月"
+
+
+# The statement's name column fits this many hanzi at 9pt (see certificate.css).
+NAME_CHARACTERS = 6
+# Names of many ethnic minorities join their parts with a middle dot: U+00B7 as
+# resident ID cards print it, or U+30FB and U+FF0E where GB2312 input typed it.
+NAME_DOTS = "\u00b7\u30fb\uff0e"
+
+
+def name_cell(name: Any) -> Markup:
+    """Mark up a name for a narrow table cell so that it wraps only between its parts.
+
+    A name that fits the column never wraps. A longer one may break only after a
+    middle dot, and each part that fits the column stays on one line. A part longer
+    than the column wraps where it must, rather than overflow into the next cell,
+    but keeps its last character with its dot.
+    """
+    text = str(name or "")
+    if len(text) <= NAME_CHARACTERS:
+        return Markup('<span class="nowrap">{}</span>').format(text)
+    parts = []
+    start = 0
+    for index, char in enumerate(text):
+        if char in NAME_DOTS:
+            parts.append(text[start : index + 1])
+            start = index + 1
+    parts.append(text[start:])
+    marked = []
+    for part in filter(None, parts):
+        if len(part) <= NAME_CHARACTERS:
+            marked.append(Markup('<span class="nowrap">{}</span>').format(part))
+        else:
+            tail = Markup('<span class="nowrap">{}</span>').format(part[-2:])
+            marked.append(escape(part[:-2]) + tail)
+    return Markup("<wbr>").join(marked)
 
 
 PRINT_FILTERS: dict[str, Callable[..., str]] = {
@@ -47,5 +88,6 @@ PRINT_FILTERS: dict[str, Callable[..., str]] = {
     "capitals": capitals,
     "chinese_date": chinese_date,
     "chinese_month": chinese_month,
+    "name_cell": name_cell,
 }
 PRINT_GLOBALS: dict[str, Callable[..., str]] = {"qr_data_uri": qr_data_uri}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,6 +49,41 @@ def pdf_fonts(content: bytes, tmp_path: Path) -> list[dict[str, str]]:
             }
         )
     return fonts
+
+
+def pdf_words(content: bytes, tmp_path: Path) -> list[dict[str, Any]]:
+    """List the words of a PDF with their boxes in points, as pdftotext -bbox finds them.
+
+    Each word has its text, page (from 1) and xMin, yMin, xMax, yMax measured from
+    the page's top left corner.
+    """
+    path = tmp_path / "words.pdf"
+    path.write_bytes(content)
+    done = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-bbox", str(path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    words = []
+    for number, page in enumerate(done.stdout.split("<page ")[1:], start=1):
+        for match in re.finditer(
+            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+            r"(.*?)</word>",
+            page,
+        ):
+            x_min, y_min, x_max, y_max = (float(value) for value in match.groups()[:4])
+            words.append(
+                {
+                    "text": html.unescape(match.group(5)),
+                    "page": number,
+                    "xMin": x_min,
+                    "yMin": y_min,
+                    "xMax": x_max,
+                    "yMax": y_max,
+                }
+            )
+    return words
 
 
 def squeeze(text: str) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,9 +18,12 @@ from renderers.pdf.renderer import (
     font_characters,
     harfbuzz_subsetting,
 )
-from tests.certificates.conftest import page_count, squeeze
+from tests.certificates.conftest import page_count, pdf_words, squeeze
 
 CODE = "7KQ2-M9XD-4HPT-ZW3R"
+ROW_ACCOUNT = re.compile(r"0299\d{8}")
+# PDF coordinates are in points of 1/72 inch.
+POINTS_PER_MM = 72 / 25.4
 
 
 def context(data: dict) -> dict:
@@ -32,11 +37,11 @@ def context(data: dict) -> dict:
     }
 
 
-def statement(rows: int) -> dict:
+def statement(rows: int, names: tuple[str, ...] = ("欧阳晓玲", "张三丰")) -> dict:
     lines = [
         {
             "person_account": f"0299{index:08d}",
-            "name": "张三丰" if index % 2 else "欧阳晓玲",
+            "name": names[index % len(names)],
             "id_number_masked": "440203********021X",
             "balance_before": Decimal("10000.00") + index,
             "interest": Decimal("150.00"),
@@ -148,3 +153,160 @@ def test_long_statement_pages(renderer: PdfRenderer, text_of) -> None:
             # Only the repeated table header prints 证件号码 in a statement.
             assert "证件号码" in page, f"page {number} has no table header"
     assert "合计" in page_texts[-1]
+
+
+def test_font_covers_name_middle_dot() -> None:
+    # Resident ID cards join the parts of many minority names with U+00B7.
+    assert "\u00b7" in font_characters()
+
+
+def test_dates_without_leading_zeros(renderer: PdfRenderer, text_of) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    text = squeeze(text_of(content))
+    assert "2025年7月1日至2026年6月30日" in text
+    assert "2026年7月1日" in text
+    assert "年07月" not in text
+    assert "月01日" not in text
+
+
+def test_statement_names_never_cut(renderer: PdfRenderer, text_of) -> None:
+    names = (
+        "司马相如之子",
+        "欧阳晓玲",
+        "阿依古丽\u00b7买买提",
+        "迪丽热巴\u00b7迪力木拉提",
+    )
+    content = renderer.render(
+        "unit-interest-statement.html", context(statement(40, names))
+    )
+    text = text_of(content, layout=True)
+    row_lines = [line for line in text.splitlines() if ROW_ACCOUNT.search(line)]
+    single = [line for line in row_lines if re.search("司马相如之子|欧阳晓玲", line)]
+    fragments = re.findall(r"[\u4e00-\u9fff\u00b7]+", text)
+
+    assert len(single) == 20, "a name of up to six hanzi wrapped"
+    # Longer names break only after the middle dot and keep each part whole.
+    assert fragments.count("阿依古丽\u00b7") == 10
+    assert fragments.count("买买提") == 10
+    assert fragments.count("迪丽热巴\u00b7") == 10
+    assert fragments.count("迪力木拉提") == 10
+
+
+def test_statement_header_one_line(renderer: PdfRenderer, text_of) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(80)))
+    pages = page_count(content)
+    for number, page in enumerate(text_of(content, layout=True).split("\f")[:pages]):
+        if not ROW_ACCOUNT.search(page):
+            continue
+        assert re.search(
+            r"^\s*序号\s+个人账号\s+姓名\s+证件号码\s+结息前余额\s+利息\s+结息后余额\s*$",
+            page,
+            flags=re.MULTILINE,
+        ), f"page {number + 1}: table header wraps"
+        assert "金额单位：元" in page, f"page {number + 1}: no unit of the amounts"
+
+
+def test_statement_ending_never_alone(renderer: PdfRenderer, tmp_path: Path) -> None:
+    # Some of these lengths fill the last page of rows exactly, so the totals and
+    # the seal would start a page of their own.
+    for rows in range(15, 36):
+        content = renderer.render(
+            "unit-interest-statement.html", context(statement(rows))
+        )
+        words = pdf_words(content, tmp_path)
+        last = page_count(content)
+        on_last = " ".join(word["text"] for word in words if word["page"] == last)
+        carried = ROW_ACCOUNT.findall(on_last)
+        assert len(carried) >= 3, f"{rows} rows: last page carries {carried}"
+        assert f"0299{rows:08d}" in carried
+        assert "结息后余额合计" in on_last, f"{rows} rows: totals apart"
+        assert "（印章）" in on_last, f"{rows} rows: seal apart"
+        assert "2026年7月1日" in on_last, f"{rows} rows: issue date apart"
+
+
+def test_seal_presses_on_issuer(renderer: PdfRenderer, tmp_path: Path) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    words = pdf_words(content, tmp_path)
+    seal = next(word for word in words if word["text"] == "（印章）")
+    issuer = [word for word in words if word["text"] == "韶关市住房公积金管理中心"][-1]
+    date = next(word for word in words if word["text"] == "2026年7月1日")
+    seal_middle = (seal["xMin"] + seal["xMax"]) / 2
+
+    # The seal slot is 34 mm across and its label sits at its top.
+    assert abs(seal_middle - (issuer["xMin"] + issuer["xMax"]) / 2) < 1 * POINTS_PER_MM
+    assert abs(seal_middle - (date["xMin"] + date["xMax"]) / 2) < 1 * POINTS_PER_MM
+    assert issuer["yMin"] > seal["yMax"]
+    assert date["yMax"] < seal["yMin"] + 34 * POINTS_PER_MM
+
+
+def test_long_verify_url_wraps(renderer: PdfRenderer, tmp_path: Path) -> None:
+    page = context(statement(3))
+    page["verify_url"] = f"https://gjj.shaoguan.gov.cn/wangting/hall/verify/{CODE}"
+    content = renderer.render("unit-interest-statement.html", page)
+    words = pdf_words(content, tmp_path)
+    issuer = [word for word in words if word["text"] == "韶关市住房公积金管理中心"][-1]
+    above = next(word for word in words if word["text"] == "扫描二维码或访问")
+    below = next(word for word in words if word["text"] == "核验本证明的真实性")
+    # The lines between these two, starting left of the issuer, print the URL.
+    url = [
+        word
+        for word in words
+        if above["yMax"] <= word["yMin"]
+        and word["yMax"] <= below["yMin"]
+        and word["xMin"] < issuer["xMin"]
+    ]
+
+    assert "".join(word["text"] for word in url) == page["verify_url"]
+    for word in url:
+        assert word["xMax"] < issuer["xMin"], f"{word['text']} runs into the issuer"
+
+
+@pytest.mark.parametrize("resolution", [96, 110])
+def test_qr_scans_on_screen(
+    renderer: PdfRenderer, tmp_path: Path, resolution: int
+) -> None:
+    assert shutil.which("zbarimg"), "zbarimg is missing: run `make test-setup`"
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    (tmp_path / "statement.pdf").write_bytes(content)
+    subprocess.run(
+        ["pdftoppm", "-r", str(resolution), "-png", "statement.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+    )
+    # zbarimg exits with 4 when it finds no code, which the assert below reports.
+    scanned = subprocess.run(
+        ["zbarimg", "-q", "--raw", str(tmp_path / "page-1.png")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert scanned.stdout.strip() == f"http://127.0.0.1:5000/verify/{CODE}"
+
+
+def test_statement_later_pages_name_holder(
+    renderer: PdfRenderer, tmp_path: Path
+) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(80)))
+    words = pdf_words(content, tmp_path)
+    pages = page_count(content)
+    holder = "韶关市丹霞智造科技有限公司（0201000001）"
+
+    assert pages > 2
+    first = [word["text"] for word in words if word["page"] == 1]
+    assert first.count("单位住房公积金结息对账单") == 1
+    for number in range(2, pages + 1):
+        texts = [word["text"] for word in words if word["page"] == number]
+        assert "单位住房公积金结息对账单" in texts, f"page {number} has no title"
+        assert holder in texts, f"page {number} names no unit"
+
+
+def test_statement_fills_text_width(renderer: PdfRenderer, tmp_path: Path) -> None:
+    content = renderer.render("unit-interest-statement.html", context(statement(3)))
+    words = pdf_words(content, tmp_path)
+    label = next(word for word in words if word["text"] == "单位名称")
+    unit_note = next(word for word in words if word["text"] == "金额单位：元")
+
+    # A4 is 210 mm wide, the page margins are 20 mm on either side and the label
+    # cell pads its text by 2 mm.
+    assert abs(label["xMin"] - 22 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM
+    assert abs(unit_note["xMax"] - 190 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM

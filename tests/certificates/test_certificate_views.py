@@ -59,10 +59,13 @@ def test_person_deposit_certificate(
     card = core_call(
         app, "person.account", Caller("person", person_account=DEMO_ACCOUNT), {}
     )
-    text = squeeze(text_of(response.data))
+    raw_text = text_of(response.data)
+    text = squeeze(raw_text)
 
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
+    # Chinese running text has no space between 兹证明 and the name.
+    assert "兹证明陈志远（" in raw_text
     assert page_count(response.data) == 1
     assert len(response.data) <= 100 * 1024
     assert "个人住房公积金缴存证明" in text
@@ -99,9 +102,11 @@ def test_unit_deposit_certificate(
 ) -> None:
     login_unit(client, app, UNIT_A)
     response = print_certificate(client, "unit", "unit-deposit-certificate")
-    text = squeeze(text_of(response.data))
+    raw_text = text_of(response.data)
+    text = squeeze(raw_text)
     assert response.status_code == 200
     assert page_count(response.data) == 1
+    assert "兹证明韶关市丹霞智造科技有限公司（" in raw_text
     assert "单位住房公积金缴存证明" in text
     assert "韶关市丹霞智造科技有限公司" in text
     assert UNIT_A in text
@@ -158,9 +163,11 @@ def test_loan_settlement_certificate(client: FlaskClient, app: Flask, text_of) -
         "person-loan-settlement-certificate",
         contract_number=contracts[0],
     )
-    text = squeeze(text_of(response.data))
+    raw_text = text_of(response.data)
+    text = squeeze(raw_text)
     assert response.status_code == 200
     assert page_count(response.data) == 1
+    assert "兹证明借款人" in raw_text
     assert "住房公积金贷款结清证明" in text
     assert contracts[0] in text
     assert "全部结清" in text

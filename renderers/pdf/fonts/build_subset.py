@@ -28,6 +28,9 @@ POSTSCRIPT_NAME = "HallSansSC-Regular"
 
 # Amounts in capitals (大写) use these, some of which are outside GB2312 level 1.
 CAPITAL_NUMERALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整圆"
+# Names of many ethnic minorities join their parts with U+00B7 MIDDLE DOT, as
+# resident ID cards print them. GB2312 decodes its middle dot to U+30FB instead.
+NAME_PUNCTUATION = "\u00b7"
 # Files whose non-ASCII characters can reach a certificate: its templates, the specs,
 # and the code tables and demo data of the embedded core.
 TEXT_SOURCES = (
@@ -64,7 +67,7 @@ def wanted_characters() -> set[str]:
     # Rows 1 to 9 are punctuation, full-width forms and symbols. Rows 16 to 55 are
     # the 3,755 level-1 hanzi.
     wanted |= gb2312_characters(1, 9) | gb2312_characters(16, 55)
-    wanted |= set(CAPITAL_NUMERALS)
+    wanted |= set(CAPITAL_NUMERALS) | set(NAME_PUNCTUATION)
     for pattern in TEXT_SOURCES:
         wanted |= characters_of(sorted(REPO_ROOT.glob(pattern)))
     return {char for char in wanted if char.isprintable() or char == "\u3000"}
