@@ -28,6 +28,10 @@ HERE = Path(__file__).resolve().parent
 STYLESHEET = TEMPLATES / "certificate.css"
 FONT = HERE / "fonts" / "HallSansSC-Regular.otf"
 FONT_FAMILY = "HallSans SC"
+# The rarer hanzi, which the stylesheet names after FONT_FAMILY for the glyphs it lacks.
+EXTENSION_FONT = HERE / "fonts" / "HallSansSCExt-Regular.otf"
+EXTENSION_FAMILY = "HallSans SC Ext"
+FONTS = ((FONT_FAMILY, FONT), (EXTENSION_FAMILY, EXTENSION_FONT))
 # Layout characters that never reach the page as glyphs.
 INVISIBLE = frozenset("\n\r\t\u200b\ufeff")
 
@@ -46,12 +50,15 @@ class MissingGlyphs(Exception):
 
 @functools.cache
 def font_characters() -> frozenset[str]:
-    """Return every character the shipped font maps to a glyph."""
-    font = TTFont(str(FONT), lazy=True)
-    try:
-        return frozenset(chr(code) for code in font.getBestCmap())
-    finally:
-        font.close()
+    """Return every character the shipped fonts map to a glyph."""
+    covered: set[str] = set()
+    for _family, path in FONTS:
+        font = TTFont(str(path), lazy=True)
+        try:
+            covered |= {chr(code) for code in font.getBestCmap()}
+        finally:
+            font.close()
+    return frozenset(covered)
 
 
 def missing_characters(text: str) -> str:
@@ -124,9 +131,9 @@ class PdfRenderer:
             missing = missing_characters(css)
             if missing:
                 raise MissingGlyphs(missing)
-            font_face = (
-                f"@font-face {{ font-family: '{FONT_FAMILY}'; "
-                f"src: url('{FONT.as_uri()}'); }}\n"
+            font_face = "".join(
+                f"@font-face {{ font-family: '{family}'; src: url('{path.as_uri()}'); }}\n"
+                for family, path in FONTS
             )
             self._font_config = FontConfiguration()
             self._stylesheet = CSS(

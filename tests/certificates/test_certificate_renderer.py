@@ -69,9 +69,9 @@ def renderer() -> PdfRenderer:
     return PdfRenderer()
 
 
-def test_font_covers_level_one_hanzi_and_capitals() -> None:
+def test_font_covers_gb2312_hanzi_and_capitals() -> None:
     covered = font_characters()
-    assert gb2312_characters(16, 55) <= covered
+    assert gb2312_characters(16, 87) <= covered
     assert set("零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整") <= covered
     assert set("，。：；（）、《》“”") <= covered
     assert {chr(code) for code in range(0x20, 0x7F)} <= covered
@@ -84,9 +84,19 @@ def test_font_covers_project_text() -> None:
     assert missing == ""
 
 
-def test_font_file_small_enough() -> None:
-    size = Path(__file__).parents[2] / "renderers/pdf/fonts/HallSansSC-Regular.otf"
-    assert size.stat().st_size < 2 * 1024 * 1024
+def test_font_covers_names_outside_gb2312_level_one() -> None:
+    covered = font_characters()
+    # Given names from GB2312 level 2, then from outside GB2312, then Extension A.
+    level_two = "王梓涵 李昊 张昕 刘琪 陈婧 赵璐 周鑫 吴煜 郑晗"
+    rarer = "王祎 陶喆 李堃 赵玥 孙彧 刘䶮"
+    for name in (level_two + " " + rarer).split():
+        assert set(name) <= covered, name
+
+
+def test_font_files_small_enough() -> None:
+    folder = Path(__file__).parents[2] / "renderers/pdf/fonts"
+    assert (folder / "HallSansSC-Regular.otf").stat().st_size < 3 * 1024 * 1024
+    assert (folder / "HallSansSCExt-Regular.otf").stat().st_size < 9 * 1024 * 1024
 
 
 def test_harfbuzz_subsets_the_font() -> None:
@@ -98,12 +108,12 @@ def test_harfbuzz_subsets_the_font() -> None:
 def test_missing_glyph_raises(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>{{ name }}</p>", encoding="utf-8")
     renderer = PdfRenderer(templates=tmp_path)
-    rare = "\u9f98"  # 龘, outside GB2312 and the shipped subset
+    rare = "\U00020000"  # in CJK Extension B, which neither shipped font covers
     assert rare not in font_characters()
     with pytest.raises(MissingGlyphs) as raised:
         renderer.html("page.html", {"name": f"王{rare}"})
     assert raised.value.characters == rare
-    assert "U+9F98" in str(raised.value)
+    assert "U+20000" in str(raised.value)
 
 
 def test_only_shipped_font_embedded(renderer: PdfRenderer, fonts_of) -> None:
@@ -114,6 +124,19 @@ def test_only_shipped_font_embedded(renderer: PdfRenderer, fonts_of) -> None:
     assert fonts[0]["emb"] == "yes"
     assert fonts[0]["sub"] == "yes"
     assert fonts[0]["uni"] == "yes"
+
+
+def test_rare_name_embeds_extension_font(
+    renderer: PdfRenderer, text_of, fonts_of
+) -> None:
+    data = statement(2, names=("刘䶮", "王祎堃"))
+    content = renderer.render("unit-interest-statement.html", context(data))
+    text = squeeze(text_of(content))
+    names = sorted(font["name"].split("+")[1] for font in fonts_of(content))
+
+    assert "王祎堃" in text
+    assert "刘䶮" in text
+    assert names == ["HallSans-SC", "HallSans-SC-Ext"]
 
 
 def test_every_level_one_hanzi_extracts(tmp_path: Path, text_of) -> None:

@@ -1,8 +1,15 @@
-"""Build the shipped CJK font: a subset of Noto Sans CJK SC for the certificates.
+"""Build the shipped CJK fonts: two subsets of Noto Sans CJK SC for the certificates.
+
+`HallSansSC-Regular.otf` has what nearly every certificate prints: ASCII, the symbols
+and all 6,763 hanzi of GB2312, and the project's own text. `HallSansSCExt-Regular.otf`
+has the remaining hanzi of the CJK Unified Ideographs and Extension A blocks, which
+names use now and then (such as 祎, 喆, 堃, 玥 and 彧). The certificates name the
+second after the first, so a PDF embeds glyphs of the second only when its text
+needs them, and common certificates stay small.
 
 Run it again after a template, spec or the demo data gains a character outside the
-font (rendering raises `MissingGlyphs` naming it). It reads Debian's `fonts-noto-cjk`
-collection and writes `HallSansSC-Regular.otf` beside this file:
+fonts (rendering raises `MissingGlyphs` naming it). It reads Debian's
+`fonts-noto-cjk` collection and writes both files beside this one:
 
     python -m renderers.pdf.fonts.build_subset [PATH-TO-NotoSansCJK-Regular.ttc]
 """
@@ -19,12 +26,17 @@ from fontTools.ttLib import TTCollection, TTFont
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[2]
 SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
-TARGET = HERE / "HallSansSC-Regular.otf"
 SOURCE_FAMILY = "Noto Sans CJK SC"
 # The OFL lets a modified font keep the name, but "Noto" is a trademark of Google,
-# so the subset gets a family name of its own.
+# so each subset gets a family name of its own.
 FAMILY = "HallSans SC"
 POSTSCRIPT_NAME = "HallSansSC-Regular"
+TARGET = HERE / f"{POSTSCRIPT_NAME}.otf"
+EXTENSION_FAMILY = "HallSans SC Ext"
+EXTENSION_POSTSCRIPT_NAME = "HallSansSCExt-Regular"
+EXTENSION_TARGET = HERE / f"{EXTENSION_POSTSCRIPT_NAME}.otf"
+# CJK Unified Ideographs Extension A, then the CJK Unified Ideographs block.
+EXTENSION_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF))
 
 # Amounts in capitals (大写) use these, some of which are outside GB2312 level 1.
 CAPITAL_NUMERALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整圆"
@@ -62,15 +74,23 @@ def characters_of(paths: Iterable[Path]) -> set[str]:
 
 
 def wanted_characters() -> set[str]:
-    """Return printable ASCII, GB2312 symbols and level-1 hanzi, and project text."""
+    """Return printable ASCII, GB2312's symbols and hanzi, and the project's text."""
     wanted = {chr(code) for code in range(0x20, 0x7F)}
     # Rows 1 to 9 are punctuation, full-width forms and symbols. Rows 16 to 55 are
-    # the 3,755 level-1 hanzi.
-    wanted |= gb2312_characters(1, 9) | gb2312_characters(16, 55)
+    # the 3,755 level-1 hanzi and rows 56 to 87 the 3,008 level-2 hanzi.
+    wanted |= gb2312_characters(1, 9) | gb2312_characters(16, 87)
     wanted |= set(CAPITAL_NUMERALS) | set(NAME_PUNCTUATION)
     for pattern in TEXT_SOURCES:
         wanted |= characters_of(sorted(REPO_ROOT.glob(pattern)))
     return {char for char in wanted if char.isprintable() or char == "\u3000"}
+
+
+def extension_characters() -> set[str]:
+    """Return the hanzi of the extension font's blocks that the main font lacks."""
+    hanzi = {
+        chr(code) for first, last in EXTENSION_RANGES for code in range(first, last + 1)
+    }
+    return hanzi - wanted_characters()
 
 
 def source_font(path: Path) -> TTFont:
@@ -81,29 +101,35 @@ def source_font(path: Path) -> TTFont:
     raise SystemExit(f"{path} has no font named {SOURCE_FAMILY!r}")
 
 
-def rename(font: TTFont) -> None:
+def rename(font: TTFont, family: str, postscript_name: str) -> None:
     """Give the subset its own family name, keeping the copyright and licence."""
     table = font["name"]
     for record in list(table.names):
         if record.nameID in (1, 4, 16):
-            table.setName(FAMILY, record.nameID, *_platform(record))
+            table.setName(family, record.nameID, *_platform(record))
         elif record.nameID == 6:
-            table.setName(POSTSCRIPT_NAME, 6, *_platform(record))
+            table.setName(postscript_name, 6, *_platform(record))
         elif record.nameID == 3:
-            table.setName(f"{POSTSCRIPT_NAME};subset", 3, *_platform(record))
-    font["CFF "].cff.fontNames = [POSTSCRIPT_NAME]
+            table.setName(f"{postscript_name};subset", 3, *_platform(record))
+    font["CFF "].cff.fontNames = [postscript_name]
 
 
 def _platform(record: object) -> tuple[int, int, int]:
     return record.platformID, record.platEncID, record.langID  # type: ignore[attr-defined]
 
 
-def build(source: Path, target: Path) -> set[str]:
+def build(
+    source: Path,
+    target: Path,
+    wanted: set[str],
+    family: str = FAMILY,
+    postscript_name: str = POSTSCRIPT_NAME,
+) -> set[str]:
+    """Write the subset of `wanted` characters to `target`; return those it covers."""
     font = source_font(source)
     cmap = font.getBestCmap()
-    wanted = wanted_characters()
     missing = sorted(char for char in wanted if ord(char) not in cmap)
-    if missing:
+    if missing and family == FAMILY:
         print("not in the source font, left out:", "".join(missing), file=sys.stderr)
     options = subset.Options()
     # Certificates are set horizontally with the default features, so vertical
@@ -117,7 +143,7 @@ def build(source: Path, target: Path) -> set[str]:
     subsetter = subset.Subsetter(options)
     subsetter.populate(unicodes=[ord(char) for char in wanted if ord(char) in cmap])
     subsetter.subset(font)
-    rename(font)
+    rename(font, family, postscript_name)
     # Keep the source font's timestamp, so the same inputs build the same file.
     font.recalcTimestamp = False
     font.save(str(target))
@@ -126,9 +152,19 @@ def build(source: Path, target: Path) -> set[str]:
 
 def main(argv: list[str]) -> None:
     source = Path(argv[1]) if len(argv) > 1 else SOURCE
-    covered = build(source, TARGET)
-    size = TARGET.stat().st_size
-    print(f"wrote {TARGET.name}: {len(covered)} characters, {size // 1024} KB")
+    builds = (
+        (TARGET, wanted_characters(), FAMILY, POSTSCRIPT_NAME),
+        (
+            EXTENSION_TARGET,
+            extension_characters(),
+            EXTENSION_FAMILY,
+            EXTENSION_POSTSCRIPT_NAME,
+        ),
+    )
+    for target, wanted, family, postscript_name in builds:
+        covered = build(source, target, wanted, family, postscript_name)
+        size = target.stat().st_size
+        print(f"wrote {target.name}: {len(covered)} characters, {size // 1024} KB")
 
 
 if __name__ == "__main__":
