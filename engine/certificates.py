@@ -14,6 +14,7 @@ from connectors.base import Caller
 from engine.service import Service
 from engine.storage.models import IssuedCertificate, VerificationLookup, utcnow
 from renderers.html import display
+from renderers.pdf.filters import chinese_date, chinese_month
 
 # 32 symbols without 0, O, 1 and I, which people misread when typing a printed code.
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -48,12 +49,24 @@ def normalise_code(text: str) -> str | None:
 
 
 def verified_facts(service: Service, data: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Format the facts the spec lists for the verification page, as text."""
+    """Format the facts the spec lists for the verification page, as text.
+
+    Dates and months read as the certificate prints them (2026年7月1日, 2026年11月),
+    so the page can be compared with the paper at a glance.
+    """
     assert service.printout is not None
     return [
-        {"label": column.label, "value": display(data.get(column.name), column.type)}
+        {"label": column.label, "value": _fact(data.get(column.name), column.type)}
         for column in service.printout.facts
     ]
+
+
+def _fact(value: Any, kind: str) -> str:
+    if kind == "date" and value:
+        return chinese_date(value)
+    if kind == "month" and value:
+        return chinese_month(value)
+    return display(value, kind)
 
 
 def issue(

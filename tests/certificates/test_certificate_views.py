@@ -248,6 +248,8 @@ def test_verify_page_shows_masked_facts(client: FlaskClient, text_of) -> None:
     assert DEMO_ID not in page.get_data(as_text=True)
     assert "0201****0001" in shown
     assert DEMO_ACCOUNT not in page.get_data(as_text=True)
+    # The last paid month reads as the certificate prints it.
+    assert re.search(r"缴至年月 \d{4}年\d{1,2}月", shown)
     assert "个人住房公积金缴存证明" in shown
     # Typed in lower case without the dashes, the code still matches.
     typed = code.group(1).replace("-", "").lower()

@@ -103,8 +103,8 @@ def test_long_statement_is_queued_then_downloaded(
     assert verified.status_code == 200
     assert UNIT_A in verified.get_data(as_text=True)
     # The checker compares the interest year's dates with the printed period.
-    assert f"{int(year) - 1}-07-01" in verified.get_data(as_text=True)
-    assert f"{year}-06-30" in verified.get_data(as_text=True)
+    assert f"{int(year) - 1}年7月1日" in verified.get_data(as_text=True)
+    assert f"{year}年6月30日" in verified.get_data(as_text=True)
     with short_jobs.extensions["hall"].session_factory() as session:
         job = session.scalars(select(PrintJob)).one()
         audit = session.scalars(
