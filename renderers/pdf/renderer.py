@@ -144,6 +144,10 @@ def pdf_in_child_process(page: str) -> bytes:
     Laying out a statement of 20,000 rows took 2.8 GB. A process of its own returns
     that memory when it ends, and leaves the serving process free for requests.
     """
+    # NOTE: a serving process that exits normally, as a gunicorn worker does on a
+    # restart, waits for a running layout, because concurrent.futures joins its pools
+    # at interpreter exit (CPython 3.11). gunicorn then kills it after its graceful
+    # timeout, and the job waits for its LEASE before another process takes it over.
     with layout_pool() as pool:
         return pool.submit(_child_pdf, page).result()
 
