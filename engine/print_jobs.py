@@ -180,16 +180,31 @@ def recent(
 
 
 def _claim(session: Session, job_id: int) -> bool:
-    """Mark a queued job, or one whose lease ran out, as rendering by this thread."""
+    """Mark a queued job, or one whose lease ran out, as rendering by this thread.
+
+    A job whose lease ran out in its last allowed attempt fails instead, so a layout
+    that brings its process down is not started again without end.
+    """
     now = utcnow()
+    lease_over = (PrintJob.status == RENDERING) & (PrintJob.claimed_at < now - LEASE)
+    given_up = session.execute(
+        update(PrintJob)
+        .where(PrintJob.id == job_id, lease_over, PrintJob.attempts >= MAX_ATTEMPTS)
+        .values(status=FAILED, error=GAVE_UP, finished_at=now)
+    )
+    if given_up.rowcount:
+        session.commit()
+        log.error(
+            "print job %s given up: its process stopped in its last attempt (%s)",
+            job_id,
+            MAX_ATTEMPTS,
+        )
+        return False
     claimed = session.execute(
         update(PrintJob)
         .where(
             PrintJob.id == job_id,
-            or_(
-                PrintJob.status == QUEUED,
-                (PrintJob.status == RENDERING) & (PrintJob.claimed_at < now - LEASE),
-            ),
+            or_(PrintJob.status == QUEUED, lease_over),
         )
         .values(status=RENDERING, claimed_at=now, attempts=PrintJob.attempts + 1)
     )

@@ -15,6 +15,7 @@ behind a proxy the hall may see itself as http://127.0.0.1:8000.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 SETTING = "HALL_TRUSTED_PROXIES"
 PUBLIC_URL_SETTING = "HALL_PUBLIC_URL"
+# The maximum length of the public address, which prints on one line under the QR code.
+MAX_PUBLIC_URL = 200
+# The characters RFC 3986 allows unescaped in a URL, without space, quote or backslash.
+_URL_CHARACTERS = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+# A DNS host name of letters, digits and hyphens in labels of 1 to 63 characters.
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?"
+)
 
 
 def trusted_proxies_from_environment() -> int:
@@ -69,25 +79,40 @@ def peer_address() -> str:
 def parse_public_url(value: Any) -> str:
     """Return the public address without its trailing slash, or "" when it is unset.
 
-    Raise ValueError unless it is an http or https URL with a host and without
-    credentials, query or fragment.
+    The scheme and host come back in lower case. Raise ValueError unless it is an
+    http or https URL of at most MAX_PUBLIC_URL characters, with a valid host and
+    port, without credentials, query or fragment, and with only characters a URL may
+    carry unescaped. The address is printed as a link and encoded in a QR code, so a
+    space, a quote or a line break in it would break both.
     """
     text = str(value or "").strip()
     if not text:
         return ""
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        # The IPv6 address or the port is invalid, and port 0 is rejected below.
+        parts, port = urlsplit(""), 0
+    host = (parts.hostname or "").lower()
     if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
+        len(text) > MAX_PUBLIC_URL
+        or not _URL_CHARACTERS.fullmatch(text)
+        or "?" in text
+        or "#" in text
+        or parts.scheme.lower() not in ("http", "https")
         or parts.username is not None
-        or parts.query
-        or parts.fragment
+        or not (":" in host or _HOST_NAME.fullmatch(host))
+        or port == 0
     ):
         raise ValueError(
             f"{PUBLIC_URL_SETTING} must be the address under which the public opens "
-            f"the hall, such as https://gjj.example.cn, not {value!r}"
+            f"the hall, such as https://gjj.example.cn, with at most "
+            f"{MAX_PUBLIC_URL} characters and a non-ASCII host name in its xn-- "
+            f"form, not {value!r}"
         )
-    return text.rstrip("/")
+    netloc = parts.netloc.lower().rstrip(":")
+    return f"{parts.scheme.lower()}://{netloc}{parts.path}".rstrip("/")
 
 
 def public_url_for(endpoint: str, **values: Any) -> str:

@@ -539,8 +539,11 @@ def confirm(hall: str, service_id: str) -> Any:
             MultiDict(draft.form_values), imported=row_import.imported_rows(draft)
         )
         return _render(service, state, 400, draft=draft, attachment_errors=missing)
+    # Behind proxies the address comes from X-Forwarded-For, so it is cut to the
+    # 64 characters of the audit column like every other stored address.
+    address = (request.remote_addr or "")[:64]
     application = submission.confirm(
-        session, draft, caller, request.remote_addr or "", service.submit_operation
+        session, draft, caller, address, service.submit_operation
     )
     if application is None or application.number is None:
         # Another click confirmed the same draft first and created the application.

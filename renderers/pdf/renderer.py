@@ -7,6 +7,7 @@ import functools
 import gc
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -150,9 +151,38 @@ def pdf_in_child_process(page: str) -> bytes:
     Laying out a statement of 20,000 rows took 2.8 GB. A process of its own returns
     that memory when it ends, and leaves the serving process free for requests.
     """
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+    # NOTE: a serving process that exits normally, as a gunicorn worker does on a
+    # restart, waits for a running layout, because concurrent.futures joins its pools
+    # at interpreter exit (CPython 3.11). gunicorn then kills it after its graceful
+    # timeout, and the job waits for its LEASE before another process takes it over.
+    with layout_pool() as pool:
         return pool.submit(_child_pdf, page).result()
+
+
+def layout_pool() -> ProcessPoolExecutor:
+    """Return a pool of one spawned process for a layout, which ends with its parent."""
+    spawn = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=1, mp_context=spawn, initializer=_end_with_parent
+    )
+
+
+def _end_with_parent() -> None:
+    # A parent killed mid-layout would leave the layout running for minutes with
+    # gigabytes of memory, beside the layout of the process that takes the job over.
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(
+            target=_exit_after, args=(parent,), name="layout-parent", daemon=True
+        ).start()
+
+
+def _exit_after(parent: multiprocessing.process.BaseProcess) -> None:
+    # The parent sentinel of a spawned process is a pipe whose write end only the
+    # parent holds, so it becomes readable when the parent ends (CPython 3.11).
+    parent.join()
+    log.error("the process that started this layout ended, so the layout stops")
+    os._exit(1)
 
 
 def _child_pdf(page: str) -> bytes:

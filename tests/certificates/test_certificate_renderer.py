@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
+import signal
 import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -333,3 +337,52 @@ def test_statement_fills_text_width(renderer: PdfRenderer, tmp_path: Path) -> No
     # cell pads its text by 2 mm.
     assert abs(label["xMin"] - 22 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM
     assert abs(unit_note["xMax"] - 190 * POINTS_PER_MM) < 0.5 * POINTS_PER_MM
+
+
+# Starts a layout process that would run for ten minutes, and prints its process id.
+LONG_LAYOUT = """
+import os, time
+from renderers.pdf.renderer import layout_pool
+
+with layout_pool() as pool:
+    print(pool.submit(os.getpid).result(), flush=True)
+    pool.submit(time.sleep, 600).result()
+"""
+# Seconds a layout process may take to notice that its parent is gone.
+PARENT_GONE_PATIENCE = 60.0
+
+
+def running(pid: int) -> bool:
+    """Tell whether a process exists and has not ended, as a zombie has."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_layout_process_ends_with_parent() -> None:
+    root = Path(__file__).resolve().parents[2]
+    parent = subprocess.Popen(
+        [sys.executable, "-c", LONG_LAYOUT],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout is not None
+    layout = int(parent.stdout.readline())
+    try:
+        # A serving process killed mid-layout, as by the out-of-memory killer.
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + PARENT_GONE_PATIENCE
+        while running(layout) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+        assert not running(layout)
+    finally:
+        if running(layout):
+            os.kill(layout, signal.SIGKILL)
+        parent.stdout.close()

@@ -428,3 +428,31 @@ def test_print_job_failure_after_takeover_ignored(
     job = job_state(app, job_id)
     assert job.status == print_jobs.RENDERING
     assert job.error is None
+
+
+def test_print_job_lost_every_attempt_given_up(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The job's process stopped during its last allowed attempt, as when the layout
+    # brings the serving process down, so starting it again could repeat that.
+    job_id = queue_directly(app, [a_row()])
+    with app.extensions["hall"].session_factory() as session:
+        job = session.get(PrintJob, job_id)
+        job.status = print_jobs.RENDERING
+        job.attempts = print_jobs.MAX_ATTEMPTS
+        job.claimed_at = utcnow() - print_jobs.LEASE - dt.timedelta(minutes=1)
+        token = job.token
+        session.commit()
+    laid_out: list[str] = []
+    monkeypatch.setattr(print_jobs, "pdf_in_child_process", laid_out.append)
+
+    login_unit(client, app, UNIT_A)
+    fragment = wait_until_finished(client, f"/unit/print/{STATEMENT}/jobs/{token}")
+
+    job = job_state(app, job_id)
+    assert laid_out == []
+    assert job.status == print_jobs.FAILED
+    assert job.error == print_jobs.GAVE_UP
+    assert job.attempts == print_jobs.MAX_ATTEMPTS
+    assert job.finished_at is not None
+    assert print_jobs.GAVE_UP in fragment

@@ -51,6 +51,9 @@ def test_verify_link_from_request_by_default(
         ("  ", ""),
         ("https://gjj.example.cn/", "https://gjj.example.cn"),
         ("http://10.0.0.5:8080/hall", "http://10.0.0.5:8080/hall"),
+        ("HTTPS://GJJ.Example.CN/Hall/", "https://gjj.example.cn/Hall"),
+        ("https://[2001:db8::1]:8443", "https://[2001:db8::1]:8443"),
+        ("https://xn--fiq228c.cn", "https://xn--fiq228c.cn"),
     ],
 )
 def test_public_url_accepted(value: str, expected: str) -> None:
@@ -67,6 +70,20 @@ def test_public_url_accepted(value: str, expected: str) -> None:
         "https://gjj.example.cn/?next=1",
         "https://gjj.example.cn/#top",
         "javascript:alert(1)",
+        "https://gjj.example.cn?",
+        "https://gjj.example.cn#",
+        "https://gjj example.cn",
+        "https://gjj.example.cn/a b",
+        "https://gjj.example.cn\nevil",
+        "https://gjj.example.cn\\evil.example",
+        'https://gjj.example.cn/"><script>',
+        "https://gjj.example.cn:99999",
+        "https://gjj.example.cn:0",
+        "https://gjj.example.cn:port",
+        "https://gjj_example.cn",
+        "https://gjj.例子.cn",
+        "https://gjj.example.cn/" + "a" * 200,
+        "https://" + "a" * 64 + ".cn",
     ],
 )
 def test_public_url_rejected(value: str) -> None:
@@ -84,7 +101,12 @@ def test_public_url_read_from_environment(
 
 @pytest.mark.parametrize(
     ("public_url", "secure"),
-    [("https://gjj.example.cn", True), ("http://10.0.0.5:8080", False), ("", False)],
+    [
+        ("https://gjj.example.cn", True),
+        ("HTTPS://gjj.example.cn", True),
+        ("http://10.0.0.5:8080", False),
+        ("", False),
+    ],
 )
 def test_session_cookie_secure_under_https(
     database_url: str, tmp_path: Path, public_url: str, secure: bool
