@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 TEST_POSTGRESQL_URL ?= postgresql+psycopg://127.0.0.1:5432/test
+# pytest-xdist processes for the suite; 0 runs it in this process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-postgresql bench bench-pages bench-large bench-large-postgresql setup test-setup database browser pdf-libs pdf-tools bench-certificates bench-statement
 
@@ -82,12 +84,12 @@ run: database pdf-libs
 
 test: test-setup database
 	$(BIN)/hall specs check
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 
 # The same suite on a PostgreSQL server; each test gets a database of its own there.
 test-postgresql: test-setup
-	HALL_TEST_DATABASE_URL=$(TEST_POSTGRESQL_URL) $(BIN)/python -m pytest -q -p no:cacheprovider
+	HALL_TEST_DATABASE_URL=$(TEST_POSTGRESQL_URL) $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
 
 # Speed and memory benchmarks; they print figures against their targets and stay
 # out of `make test`.
