@@ -12,7 +12,7 @@ from engine.clock import business_date
 from engine.commands import DEMO_PERSON_PASSWORD
 
 try:
-    from playwright.sync_api import Page, expect
+    from playwright.sync_api import Page, Route, expect
 except ImportError:
     # The `browser` fixture fails the test with an install hint.
     pass
@@ -77,3 +77,44 @@ def test_rent_withdrawal_in_browser(app: Flask, live_server: str, page: Page) ->
 
     page.get_by_role("button", name="确认提交").click()
     expect(page.locator("#application-status")).to_have_text("待审核")
+
+
+@pytest.mark.browser
+def test_slow_recalculation_never_overwrites_newer(
+    app: Flask, live_server: str, page: Page
+) -> None:
+    account = renter(app).person_account
+    give_login(app, account)
+    page.goto(f"{live_server}/person/login")
+    page.fill("#f-login_id", account)
+    page.fill("#f-password", DEMO_PERSON_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(f"{live_server}/person/")
+    page.goto(f"{live_server}/person/person-rent-withdrawal")
+    page.select_option("#f-housing_type", "commercial")
+    page.fill("#f-period", month(0))
+    page.fill("#f-period-to", month(5))
+    expect(page.locator("#f-rental_months")).to_have_value("6")
+
+    # The calculation of the commercial limit is held back in the network, and
+    # released only after the change to public housing has been sent.
+    held_routes: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if not held_routes:
+            held_routes.append(route)
+            return
+        route.continue_()
+
+    page.route("**/person-rent-withdrawal/calc", hold_first)
+    page.fill("#f-monthly_rent", "2000")
+    page.locator("#f-monthly_rent").blur()
+    page.wait_for_timeout(300)
+    page.select_option("#f-housing_type", "public")
+    page.wait_for_timeout(300)
+    held_routes[0].continue_()
+
+    expect(page.locator("#f-max_amount")).to_have_value("12000.00")
+    # Nothing later moves it back to the commercial limit.
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("#f-max_amount")).to_have_value("12000.00")
