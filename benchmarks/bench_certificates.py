@@ -30,6 +30,7 @@ from engine.clock import business_date  # noqa: E402
 from engine.commands import seed_demo  # noqa: E402
 from engine.migrate import upgrade  # noqa: E402
 from renderers.pdf.renderer import (  # noqa: E402
+    EXTENSION_FAMILY,
     FONT_FAMILY,
     STYLESHEET,
     PdfRenderer,
@@ -108,9 +109,12 @@ def main() -> int:
         context = certificate_context(Path(folder))
     renderer = PdfRenderer()
     html = renderer.html(TEMPLATE, context)
+    # The system font covers what both shipped fonts do, so it takes the place of the
+    # whole family list.
     system_css = STYLESHEET.read_text(encoding="utf-8").replace(
-        FONT_FAMILY, SYSTEM_FAMILY
+        f'"{FONT_FAMILY}", "{EXTENSION_FAMILY}"', f'"{SYSTEM_FAMILY}"'
     )
+    assert FONT_FAMILY not in system_css, "the stylesheet names the fonts differently"
 
     def project() -> bytes:
         return renderer.render(TEMPLATE, context)
