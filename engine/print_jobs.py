@@ -6,9 +6,10 @@ thread of the same process renders the template, hands the layout to a child pro
 and stores the PDF with its certificate. The applicant's page requests the job's
 state every few seconds and offers the download once it is ready.
 
-The rendering thread renews its claim on the job while the layout runs. A job whose
-claim was not renewed for a LEASE, because its process ended, is claimed again when
-its page is next asked for; a thread that finds its claim taken over drops its work.
+The rendering thread renews its claim on the job while the layout runs. When a
+process ends, its job's claim is no longer renewed, so after a LEASE the job is
+claimed again the next time its page is requested. A thread that finds its claim
+taken over drops its work.
 """
 
 from __future__ import annotations
@@ -213,7 +214,7 @@ def _claim(session: Session, job_id: int) -> bool:
 
 
 def _renew(session: Session, job_id: int, attempt: int) -> bool:
-    """Renew this attempt's claim on a rendering job; False if the claim was lost.
+    """Renew this attempt's claim on a rendering job, returning False if it was lost.
 
     The update also locks the job's row until the session commits, so a job being
     finished cannot be claimed by another process in between.
@@ -232,7 +233,7 @@ def _renew(session: Session, job_id: int, attempt: int) -> bool:
 
 
 class _Claim:
-    """Renews a claim on a job every RENEWAL_SECONDS while its layout runs."""
+    """A context that renews a claim on a job every RENEWAL_SECONDS while it lasts."""
 
     def __init__(self, app: Flask, job_id: int, attempt: int) -> None:
         self.session_factory = app.extensions["hall"].session_factory
@@ -374,7 +375,7 @@ def render(app: Flask, job_id: int) -> None:
 
 
 def _still_claimed(session: Session, job_id: int, attempt: int) -> bool:
-    """Tell whether this attempt still holds the job, locking it until commit.
+    """Check whether this attempt still has the job's claim, locking it until commit.
 
     Otherwise another process claimed the job after this one stopped renewing, and
     that attempt finishes it.

@@ -17,6 +17,7 @@ from testdb import TestDatabases
 from engine import create_app
 from engine.clock import business_date
 from engine.migrate import upgrade
+from tests.support import build_test_app
 
 # The demo data is seeded once per run as of the business date, then each test gets
 # its own copy.
@@ -62,15 +63,7 @@ def database_url(
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-        }
-    )
+    app = build_test_app(database_url, tmp_path)
     yield app
     app.extensions["hall"].session_factory.kw["bind"].dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from bs4 import BeautifulSoup
@@ -11,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from engine import create_app
 from engine.commands import (
     DEMO_PERSON_PASSWORD,
     DEMO_STAFF_ID,
@@ -21,6 +23,24 @@ from engine.storage.models import SmsMessage
 
 UNIT_A = "0201000001"
 UNIT_B = "0201000002"
+
+
+def build_test_app(database_url: str, folder: Path, **settings: Any) -> Flask:
+    """Build the hall on a test database and folder, with `settings` on top.
+
+    The caller disposes of the database pool when done:
+    `app.extensions["hall"].session_factory.kw["bind"].dispose()`.
+    """
+    return create_app(
+        {
+            "DATABASE_URL": database_url,
+            "INSTANCE_PATH": str(folder),
+            "ATTACHMENTS_DIR": str(folder / "attachments"),
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+            **settings,
+        }
+    )
 
 
 def csrf_token(page: TestResponse | str) -> str:

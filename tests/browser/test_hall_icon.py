@@ -21,7 +21,7 @@ def test_page_and_icon_load_without_failure(
     page.on("response", lambda response: responses.append(response))
 
     page.goto(f"{live_server}{path}")
-    # Chromium asks for the page's icon after the load event.
+    # Chromium requests the page's icon after the load event.
     page.wait_for_load_state("networkidle")
 
     failed = [f"{r.url}: {r.status}" for r in responses if r.status >= 400]

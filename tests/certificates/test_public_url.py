@@ -8,12 +8,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import create_app
 from engine.app import default_config
 from engine.proxies import parse_public_url
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import CODE, DEMO_ID, print_certificate
-from tests.support import login_person
+from tests.support import build_test_app, login_person
 
 
 def printed_text(client: FlaskClient, text_of) -> str:  # type: ignore[no-untyped-def]
@@ -111,15 +110,7 @@ def test_public_url_read_from_environment(
 def test_session_cookie_secure_under_https(
     database_url: str, tmp_path: Path, public_url: str, secure: bool
 ) -> None:
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-            "PUBLIC_URL": public_url,
-        }
-    )
+    app = build_test_app(database_url, tmp_path, PUBLIC_URL=public_url)
     try:
         response = app.test_client().get("/person/login")
         cookie = response.headers["Set-Cookie"]

@@ -22,10 +22,11 @@ from test_decisions import (
 from test_outbox import sessions_of
 from werkzeug.test import TestResponse
 
-from engine import core_callbacks, create_app
+from engine import core_callbacks
 from engine.app import default_config
 from engine.core_callbacks import FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS
 from engine.storage.models import CoreCallbackFailure, utcnow
+from tests.support import build_test_app
 
 ATTACKER = "203.0.113.7"
 CORE = "198.51.100.2"
@@ -58,16 +59,8 @@ def signature_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
 @pytest.fixture
 def proxied_hall(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """The hall behind one reverse proxy, as HALL_TRUSTED_PROXIES=1 configures it."""
-    app = create_app(
-        {
-            "DATABASE_URL": database_url,
-            "INSTANCE_PATH": str(tmp_path),
-            "ATTACHMENTS_DIR": str(tmp_path / "attachments"),
-            "SECRET_KEY": "test-secret",
-            "TESTING": True,
-            "HALL_CORE_SECRET": SECRET,
-            "TRUSTED_PROXIES": 1,
-        }
+    app = build_test_app(
+        database_url, tmp_path, HALL_CORE_SECRET=SECRET, TRUSTED_PROXIES=1
     )
     yield app
     app.extensions["hall"].session_factory.kw["bind"].dispose()
