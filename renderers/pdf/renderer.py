@@ -17,6 +17,7 @@ from typing import Any
 import jinja2
 from fontTools.ttLib import TTFont
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.ffi import harfbuzz_subset
 from weasyprint.text.fonts import FontConfiguration
 
@@ -117,11 +118,19 @@ class PdfRenderer:
         return page
 
     def pdf(self, page: str) -> bytes:
-        """Lay out rendered HTML as a PDF whose only font is the shipped one."""
+        """Lay out rendered HTML as a PDF whose only fonts are the shipped ones."""
         with self._lock:
-            font_config, stylesheet = self._styles()
-            document = HTML(string=page, base_url=str(TEMPLATES))
-            return document.write_pdf(stylesheets=[stylesheet], font_config=font_config)
+            return self._layout(page).write_pdf()
+
+    def layout(self, page: str) -> Document:
+        """Lay out rendered HTML into pages without writing the PDF."""
+        with self._lock:
+            return self._layout(page)
+
+    def _layout(self, page: str) -> Document:
+        font_config, stylesheet = self._styles()
+        document = HTML(string=page, base_url=str(TEMPLATES))
+        return document.render(stylesheets=[stylesheet], font_config=font_config)
 
     def render(self, template: str, context: Mapping[str, Any]) -> bytes:
         return self.pdf(self.html(template, context))

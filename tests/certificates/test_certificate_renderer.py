@@ -182,6 +182,13 @@ def test_long_statement_pages(renderer: PdfRenderer, text_of) -> None:
     assert "合计" in page_texts[-1]
 
 
+def test_layout_pages_are_the_pdf_pages(renderer: PdfRenderer) -> None:
+    page = renderer.html("unit-interest-statement.html", context(statement(200)))
+    pages = renderer.layout(page).pages
+    assert len(pages) > 1
+    assert len(pages) == page_count(renderer.pdf(page))
+
+
 def test_font_covers_name_middle_dot() -> None:
     # Resident ID cards join the parts of many minority names with U+00B7.
     assert "\u00b7" in font_characters()
