@@ -34,7 +34,7 @@ browser:
 		fi; }
 
 # WeasyPrint subsets the embedded font with HarfBuzz when libharfbuzz-subset is
-# there; without it, it falls back to fontTools, which takes seconds a certificate.
+# there; without it, it falls back to fontTools, which is slower.
 pdf-libs:
 	@test -e /usr/lib/$$(uname -m)-linux-gnu/libharfbuzz-subset.so.0 || { \
 		if [ "$$(id -u)" = 0 ]; then \

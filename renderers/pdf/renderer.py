@@ -28,10 +28,10 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 STYLESHEET = TEMPLATES / "certificate.css"
-FONT = HERE / "fonts" / "HallSansSC-Regular.otf"
+FONT = HERE / "fonts" / "HallSansSC-Regular.ttf"
 FONT_FAMILY = "HallSans SC"
 # The rarer hanzi, which the stylesheet names after FONT_FAMILY for the glyphs it lacks.
-EXTENSION_FONT = HERE / "fonts" / "HallSansSCExt-Regular.otf"
+EXTENSION_FONT = HERE / "fonts" / "HallSansSCExt-Regular.ttf"
 EXTENSION_FAMILY = "HallSans SC Ext"
 FONTS = ((FONT_FAMILY, FONT), (EXTENSION_FAMILY, EXTENSION_FONT))
 # Layout characters that never reach the page as glyphs.
@@ -73,8 +73,8 @@ def missing_characters(text: str) -> str:
 def harfbuzz_subsetting() -> bool:
     """Tell whether WeasyPrint subsets embedded fonts with HarfBuzz (fast).
 
-    Without libharfbuzz-subset it falls back to fontTools, which took 0.9 to 2 seconds
-    a certificate on a 2-core machine (`bench_certificates.py --fonttools`).
+    Without libharfbuzz-subset it falls back to fontTools, which added about 60 to
+    150 ms to a one-page certificate on a 2-core machine (`bench_certificates.py`).
     """
     return harfbuzz_subset is not None
 
@@ -100,8 +100,9 @@ class PdfRenderer:
         self.seal_data_uri = _image_data_uri(seal_image) if seal_image else None
         if not harfbuzz_subsetting():
             log.warning(
-                "libharfbuzz-subset is missing, so every certificate takes seconds "
-                "to render; install the libharfbuzz-subset0 package"
+                "libharfbuzz-subset is missing, so WeasyPrint subsets fonts with "
+                "fontTools, which makes every certificate slower to render; install "
+                "the libharfbuzz-subset0 package"
             )
         self._lock = threading.Lock()
         self._font_config: FontConfiguration | None = None

@@ -14,9 +14,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import weasyprint.pdf.fonts
+from fontTools.ttLib import TTFont
 
 from renderers.pdf.fonts.build_subset import gb2312_characters, wanted_characters
 from renderers.pdf.renderer import (
+    FONTS,
     MissingGlyphs,
     PdfRenderer,
     font_characters,
@@ -99,14 +102,45 @@ def test_font_covers_names_outside_gb2312_level_one() -> None:
 
 def test_font_files_small_enough() -> None:
     folder = Path(__file__).parents[2] / "renderers/pdf/fonts"
-    assert (folder / "HallSansSC-Regular.otf").stat().st_size < 3 * 1024 * 1024
-    assert (folder / "HallSansSCExt-Regular.otf").stat().st_size < 9 * 1024 * 1024
+    assert (folder / "HallSansSC-Regular.ttf").stat().st_size < 3 * 1024 * 1024
+    assert (folder / "HallSansSCExt-Regular.ttf").stat().st_size < 8 * 1024 * 1024
 
 
 def test_harfbuzz_subsets_the_font() -> None:
-    # WeasyPrint falls back to fontTools without libharfbuzz-subset, which makes a
-    # certificate take seconds; `make test-setup` installs the library.
+    # WeasyPrint falls back to fontTools without libharfbuzz-subset, which is slower;
+    # `make test-setup` installs the library.
     assert harfbuzz_subsetting()
+
+
+def test_fonts_truetype_without_layout_tables() -> None:
+    # WeasyPrint subsets each embedded font again for every PDF, and fontTools does it
+    # several times faster with TrueType outlines, no layout tables and glyph names.
+    for _family, path in FONTS:
+        font = TTFont(str(path), lazy=True)
+        try:
+            assert "glyf" in font
+            assert "CFF " not in font
+            assert "GSUB" not in font
+            assert "GPOS" not in font
+            assert font["post"].formatType == 2.0
+        finally:
+            font.close()
+
+
+def test_fonttools_subsetting_prints_text(
+    monkeypatch: pytest.MonkeyPatch, renderer: PdfRenderer, text_of, fonts_of
+) -> None:
+    # WeasyPrint subsets with fontTools when libharfbuzz-subset is missing.
+    monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+    data = statement(2, names=("刘䶮", "王祎堃"))
+    content = renderer.render("unit-interest-statement.html", context(data))
+    text = squeeze(text_of(content))
+    names = sorted(font["name"].split("+")[1] for font in fonts_of(content))
+
+    assert "韶关市丹霞智造科技有限公司" in text
+    assert "王祎堃" in text
+    assert "刘䶮" in text
+    assert names == ["HallSans-SC", "HallSans-SC-Ext"]
 
 
 def test_missing_glyph_raises(tmp_path: Path) -> None:
