@@ -34,8 +34,9 @@ FONT_FAMILY = "HallSans SC"
 EXTENSION_FONT = HERE / "fonts" / "HallSansSCExt-Regular.ttf"
 EXTENSION_FAMILY = "HallSans SC Ext"
 FONTS = ((FONT_FAMILY, FONT), (EXTENSION_FAMILY, EXTENSION_FONT))
-# Layout characters that never reach the page as glyphs.
-INVISIBLE = frozenset("\n\r\t\u200b\ufeff")
+# Layout characters and default-ignorable ones (soft hyphen, zero-width space, joiners
+# and word joiner) that never reach the page as glyphs.
+INVISIBLE = frozenset("\n\r\t\u00ad\u200b\u200c\u200d\u2060\ufeff")
 
 
 class MissingGlyphs(Exception):
@@ -73,8 +74,8 @@ def missing_characters(text: str) -> str:
 def harfbuzz_subsetting() -> bool:
     """Tell whether WeasyPrint subsets embedded fonts with HarfBuzz (fast).
 
-    Without libharfbuzz-subset it falls back to fontTools, which added about 60 to
-    150 ms to a one-page certificate on a 2-core machine (`bench_certificates.py`).
+    Without libharfbuzz-subset it falls back to fontTools, which added about 70 ms to
+    a one-page certificate on a 2-core machine (`bench_certificates.py`).
     """
     return harfbuzz_subset is not None
 

@@ -24,6 +24,7 @@ from renderers.pdf.renderer import (
     PdfRenderer,
     font_characters,
     harfbuzz_subsetting,
+    missing_characters,
 )
 from tests.certificates.conftest import page_count, pdf_words, squeeze
 
@@ -226,6 +227,30 @@ def test_layout_pages_are_the_pdf_pages(renderer: PdfRenderer) -> None:
 def test_font_covers_name_middle_dot() -> None:
     # Resident ID cards join the parts of many minority names with U+00B7.
     assert "\u00b7" in font_characters()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["一〇八号", "——", "\u00a0", "•", "‧", "･", "é", "〔〕", "「」", "№"],
+)
+def test_font_covers_symbols_beyond_gb2312(text: str) -> None:
+    # Input methods and pasted text put these in names, unit names and addresses.
+    assert missing_characters(text) == ""
+
+
+def test_invisible_characters_print_nothing(renderer: PdfRenderer, text_of) -> None:
+    # Pasted names can carry a soft hyphen or a zero-width joiner.
+    data = statement(2)
+    data["name"] = "韶关市丹\u00ad霞\u200d智造公司"
+    content = renderer.render("unit-interest-statement.html", context(data))
+    assert "韶关市丹霞智造公司" in squeeze(text_of(content))
+
+
+def test_unit_address_symbols_print(renderer: PdfRenderer, text_of) -> None:
+    data = statement(2)
+    data["name"] = "韶关市工业西路一〇八号——丹霞•智造公司"
+    content = renderer.render("unit-interest-statement.html", context(data))
+    assert "韶关市工业西路一〇八号——丹霞•智造公司" in squeeze(text_of(content))
 
 
 def test_dates_without_leading_zeros(renderer: PdfRenderer, text_of) -> None:

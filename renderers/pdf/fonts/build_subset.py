@@ -22,6 +22,7 @@ fonts (rendering raises `MissingGlyphs` naming it). It reads Debian's
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -53,6 +54,10 @@ CAPITAL_NUMERALS = "零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整圆
 # Names of many ethnic minorities join their parts with U+00B7 MIDDLE DOT, as
 # resident ID cards print them. GB2312 decodes its middle dot to U+30FB instead.
 NAME_PUNCTUATION = "\u00b7"
+# Symbols that names, unit names and addresses typed in other input methods carry
+# beyond GB2312: Latin-1 (no-break space, é), general punctuation (— and •), CJK
+# symbols (〇 as in 一〇八号) and the full-width and half-width forms (･).
+SYMBOL_RANGES = ((0x00A0, 0x00FF), (0x2010, 0x205E), (0x3000, 0x303F), (0xFF01, 0xFFEE))
 # Files whose non-ASCII characters can reach a certificate: its templates, the specs,
 # and the code tables and demo data of the embedded core.
 TEXT_SOURCES = (
@@ -92,7 +97,21 @@ def wanted_characters() -> set[str]:
     wanted |= set(CAPITAL_NUMERALS) | set(NAME_PUNCTUATION)
     for pattern in TEXT_SOURCES:
         wanted |= characters_of(sorted(REPO_ROOT.glob(pattern)))
-    return {char for char in wanted if char.isprintable() or char == "\u3000"}
+    return {char for char in wanted if prints(char)}
+
+
+def prints(char: str) -> bool:
+    """Tell whether a character takes a glyph: spaces such as U+00A0 and U+3000 do,
+    control and format characters do not."""
+    return char.isprintable() or unicodedata.category(char) == "Zs"
+
+
+def symbol_characters() -> set[str]:
+    """Return the characters of SYMBOL_RANGES that take a glyph."""
+    symbols = {
+        chr(code) for first, last in SYMBOL_RANGES for code in range(first, last + 1)
+    }
+    return {char for char in symbols if prints(char)}
 
 
 def extension_characters() -> set[str]:
@@ -177,8 +196,12 @@ def build(
     wanted: set[str],
     family: str = FAMILY,
     postscript_name: str = POSTSCRIPT_NAME,
+    optional: frozenset[str] | set[str] = frozenset(),
 ) -> set[str]:
-    """Write the subset of `wanted` characters to `target`; return those it covers."""
+    """Write the subset of `wanted` characters to `target`; return those it covers.
+
+    The `optional` characters join them where the source font has them.
+    """
     font = source_font(source)
     cmap = font.getBestCmap()
     missing = sorted(char for char in wanted if ord(char) not in cmap)
@@ -194,29 +217,31 @@ def build(
     options.name_IDs = [0, 1, 2, 3, 4, 5, 6, 7, 11, 13, 14, 16, 17]
     options.name_languages = ["*"]
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=[ord(char) for char in wanted if ord(char) in cmap])
+    covered = {char for char in wanted | optional if ord(char) in cmap}
+    subsetter.populate(unicodes=[ord(char) for char in covered])
     subsetter.subset(font)
     rename(font, family, postscript_name)
     to_truetype(font)
     # Keep the source font's timestamp, so the same inputs build the same file.
     font.recalcTimestamp = False
     font.save(str(target))
-    return {char for char in wanted if ord(char) in cmap}
+    return covered
 
 
 def main(argv: list[str]) -> None:
     source = Path(argv[1]) if len(argv) > 1 else SOURCE
     builds = (
-        (TARGET, wanted_characters(), FAMILY, POSTSCRIPT_NAME),
+        (TARGET, wanted_characters(), FAMILY, POSTSCRIPT_NAME, symbol_characters()),
         (
             EXTENSION_TARGET,
             extension_characters(),
             EXTENSION_FAMILY,
             EXTENSION_POSTSCRIPT_NAME,
+            set(),
         ),
     )
-    for target, wanted, family, postscript_name in builds:
-        covered = build(source, target, wanted, family, postscript_name)
+    for target, wanted, family, postscript_name, optional in builds:
+        covered = build(source, target, wanted, family, postscript_name, optional)
         size = target.stat().st_size
         print(f"wrote {target.name}: {len(covered)} characters, {size // 1024} KB")
 
