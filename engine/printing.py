@@ -284,25 +284,39 @@ def verify_form() -> Any:
             return redirect(
                 url_for("certificates.verify", code=certificates.display_code(code))
             )
+        shown = typed[: certificates.MAX_TYPED_LENGTH]
         return render_template(
-            "verify.html", certificate=None, typed=typed, invalid=True
+            "verify.html", certificate=None, typed=shown, invalid=True
         ), 400
     return render_template("verify.html", certificate=None, typed="", invalid=False)
 
 
 @printing.get("/verify/<code>")
 def verify(code: str) -> Any:
-    """Show a certificate's key facts to anyone holding its code, or "not found"."""
+    """Show a certificate's key facts to anyone holding its code, or "not found".
+
+    The page repeats a code only in its printed form. Text that cannot be a code
+    gets the format error alone, so a link cannot put its own words on the page.
+    """
     session = db()
-    if certificates.lookups_throttled(session, _address()):
-        log.warning("verification look-ups throttled for %s", _address())
-        return render_template("verify.html", throttled=True, typed=code), 429
     normal = certificates.normalise_code(code)
+    printed = certificates.display_code(normal) if normal else ""
+    # A throttled address is rejected before the look-up, and admit_lookup holds
+    # back a burst of requests that passed this check together.
+    if certificates.lookups_throttled(session, _address()):
+        return _throttled(printed)
     found = certificates.find(session, normal) if normal else None
-    certificates.record_lookup(session, _address(), found is not None)
+    if not certificates.admit_lookup(session, _address(), found is not None):
+        return _throttled(printed)
     context = {
         "certificate": found,
-        "typed": code,
-        "code": certificates.display_code(found.code) if found else "",
+        "typed": printed,
+        "invalid": normal is None,
+        "code": printed,
     }
     return render_template("verify.html", **context), 200 if found else 404
+
+
+def _throttled(printed: str) -> Any:
+    log.warning("verification look-ups throttled for %s", _address())
+    return render_template("verify.html", throttled=True, typed=printed), 429

@@ -1,0 +1,120 @@
+"""Certificates under attack: forged Host headers, odd codes and repeated requests."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections import Counter
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from engine import certificates
+from engine.storage.models import VerificationLookup
+from tests.certificates.conftest import squeeze
+from tests.certificates.test_certificate_views import (
+    CODE,
+    DEMO_ID,
+    print_certificate,
+)
+from tests.support import login_person, parse
+
+
+def printed_code(response: TestResponse, text_of) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == 200
+    found = CODE.search(squeeze(text_of(response.data)))
+    assert found
+    return found.group(1)
+
+
+# Typed codes --------------------------------------------------------------------
+
+
+def full_width(text: str) -> str:
+    """Write ASCII letters, digits and hyphens as a Chinese input method types them."""
+    return "".join(chr(ord(char) + 0xFEE0) if char != " " else char for char in text)
+
+
+def test_code_typed_full_width_verifies(client: FlaskClient, text_of) -> None:
+    login_person(client, DEMO_ID)
+    code = printed_code(
+        print_certificate(client, "person", "person-deposit-certificate"), text_of
+    )
+    anonymous = client.application.test_client()
+    variants = [
+        full_width(code),
+        full_width(code.lower()),
+        code.replace("-", "\u2014"),
+        code.replace("-", "\u3000"),
+    ]
+
+    for typed in variants:
+        page = anonymous.get(f"/verify/{typed}")
+        assert page.status_code == 200, typed
+        assert parse(page).find(id="verify-facts") is not None, typed
+        typed_form = anonymous.get("/verify", query_string={"code": typed})
+        assert typed_form.status_code == 302, typed
+        assert typed_form.headers["Location"].endswith(f"/verify/{code}"), typed
+
+
+def test_verify_never_echoes_other_text(client: FlaskClient) -> None:
+    message = "证明已失效请致电0751-0000000办理"
+    long_text = "A" * 5000
+
+    for typed in (message, long_text):
+        page = client.get(f"/verify/{typed}")
+        body = page.get_data(as_text=True)
+        assert page.status_code == 404
+        assert parse(page).find(id="verify-not-found") is None
+        assert "验证码应为16位字母和数字" in body
+        assert typed not in body
+        assert len(body) < 4000
+
+
+def test_unknown_well_formed_code_named(client: FlaskClient) -> None:
+    page = client.get("/verify/2222333344445555")
+    found = parse(page).find(id="verify-not-found")
+
+    assert page.status_code == 404
+    assert found is not None
+    assert "2222-3333-4444-5555" in found.get_text()
+
+
+def random_code() -> str:
+    return "".join(secrets.choice(certificates.ALPHABET) for _ in range(16))
+
+
+def test_verify_throttle_holds_for_burst(app: Flask) -> None:
+    """Look-ups that arrive together still get at most ten "not found" pages."""
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(30)
+
+    def look_up() -> None:
+        client = app.test_client()
+        start.wait()
+        status = client.get(f"/verify/{random_code()}").status_code
+        with lock:
+            statuses[status] += 1
+
+    threads = [threading.Thread(target=look_up) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses[404] == certificates.MAX_MISSES_PER_ADDRESS
+    assert statuses[429] == 30 - certificates.MAX_MISSES_PER_ADDRESS
+
+
+def test_throttled_retries_not_counted(client: FlaskClient, app: Flask) -> None:
+    for _ in range(certificates.MAX_MISSES_PER_ADDRESS):
+        assert client.get(f"/verify/{random_code()}").status_code == 404
+    for _ in range(5):
+        assert client.get(f"/verify/{random_code()}").status_code == 429
+    with app.extensions["hall"].session_factory() as session:
+        recorded = session.scalar(select(func.count(VerificationLookup.id)))
+
+    assert recorded == certificates.MAX_MISSES_PER_ADDRESS
