@@ -26,7 +26,7 @@ from engine.clock import business_date
 from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
-from engine.proxies import public_url_for
+from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
 from engine.storage.models import AuditEntry
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
@@ -37,6 +37,8 @@ printing = Blueprint("certificates", __name__)
 
 DEFAULT_CENTRE_NAME = "韶关市住房公积金管理中心"
 CORE_FAILED = "核心系统暂时无法出具证明，请稍后再试"
+ADDRESS_UNSET = "本中心尚未设置证明核验网址，暂时无法打印证明，请联系公积金中心"
+ADDRESS_INVALID = "请求中的网址无效，请从公积金中心公布的网址打开本页后重新打印"
 
 
 def _print_service(hall: str, service_id: str) -> Service:
@@ -92,6 +94,12 @@ def print_page(hall: str, service_id: str) -> Any:
         return _page(service, runtime.blank())
 
     state = runtime.from_input(request.form)
+    if not current_app.config.get("PUBLIC_URL"):
+        status = _request_address_status()
+        if status != 200:
+            message = ADDRESS_INVALID if status == 400 else ADDRESS_UNSET
+            state.form_errors.append(message)
+            return _page(service, state, status)
     data = runtime.validate(state)
     if data is None:
         return _page(service, state, 400)
@@ -99,6 +107,29 @@ def print_page(hall: str, service_id: str) -> Any:
     if answer is None:
         return _page(service, state, status)
     return _issue(service, state, answer)
+
+
+def _request_address_status() -> int:
+    """Check that the request's address may stand in for HALL_PUBLIC_URL.
+
+    Without HALL_PUBLIC_URL the verification link and QR code print under the Host
+    header, which any client can write. So only a demo or development hall prints
+    under it, and only when it is a valid host name and port. Returns 200, 400 for
+    an invalid Host or 503 for a hall that needs HALL_PUBLIC_URL set.
+    """
+    try:
+        parse_public_url(request.host_url)
+    except ValueError:
+        log.warning("print rejected: invalid Host header %r", request.host[:100])
+        return 400
+    if current_app.config["DEMO_MODE"] or current_app.config["DEVELOPMENT"]:
+        return 200
+    log.error(
+        "print rejected: HALL_PUBLIC_URL is not set; set it to the address under "
+        "which the public opens the hall, which certificates print as their "
+        "verification link"
+    )
+    return 503
 
 
 def _certificate_data(

@@ -6,20 +6,46 @@ import secrets
 import threading
 from collections import Counter
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from engine import certificates
-from engine.storage.models import VerificationLookup
+from engine.storage.models import IssuedCertificate, VerificationLookup
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
     CODE,
     DEMO_ID,
     print_certificate,
 )
-from tests.support import login_person, parse
+from tests.support import csrf_token, login_person, parse
+
+PERSON_PRINT = "/person/print/person-deposit-certificate"
+
+
+def print_with_host(client: FlaskClient, app: Flask, host: str) -> TestResponse:
+    """Print the demo depositor's certificate with a Host header of the client's choice.
+
+    The test client sends its cookies only to its own host, so a second client
+    without a cookie jar sends the session cookie by hand.
+    """
+    login_person(client, DEMO_ID)
+    token = csrf_token(client.get(PERSON_PRINT))
+    session_cookie = client.get_cookie("session")
+    assert session_cookie is not None
+    forged = app.test_client(use_cookies=False)
+    return forged.post(
+        PERSON_PRINT,
+        data={"csrf_token": token},
+        headers={"Host": host, "Cookie": f"session={session_cookie.value}"},
+    )
+
+
+def certificates_issued(app: Flask) -> int:
+    with app.extensions["hall"].session_factory() as session:
+        return session.scalar(select(func.count(IssuedCertificate.id))) or 0
 
 
 def printed_code(response: TestResponse, text_of) -> str:  # type: ignore[no-untyped-def]
@@ -27,6 +53,47 @@ def printed_code(response: TestResponse, text_of) -> str:  # type: ignore[no-unt
     found = CODE.search(squeeze(text_of(response.data)))
     assert found
     return found.group(1)
+
+
+# The verification link ----------------------------------------------------------
+
+
+def test_forged_host_not_printed_in_production(client: FlaskClient, app: Flask) -> None:
+    app.config["DEMO_MODE"] = False
+    response = print_with_host(client, app, "gjj-verify.example.net")
+    body = response.get_data(as_text=True)
+
+    assert response.status_code == 503
+    assert response.mimetype == "text/html"
+    assert "尚未设置证明核验网址" in body
+    assert "gjj-verify.example.net" not in body
+    assert certificates_issued(app) == 0
+
+
+def test_public_url_printed_whatever_the_host(
+    client: FlaskClient, app: Flask, text_of
+) -> None:
+    app.config["DEMO_MODE"] = False
+    app.config["PUBLIC_URL"] = "https://gjj.example.cn"
+    response = print_with_host(client, app, "gjj-verify.example.net")
+    text = squeeze(text_of(response.data))
+    code = printed_code(response, text_of)
+
+    assert f"https://gjj.example.cn/verify/{code}" in text
+    assert "example.net" not in text
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["localhost:80@evil.example", "evil.example/phish?x=", "evil.example:0"],
+)
+def test_malformed_host_refused(client: FlaskClient, app: Flask, host: str) -> None:
+    response = print_with_host(client, app, host)
+
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    assert "网址无效" in response.get_data(as_text=True)
+    assert certificates_issued(app) == 0
 
 
 # Typed codes --------------------------------------------------------------------
