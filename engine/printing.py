@@ -28,7 +28,7 @@ from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
-from engine.storage.models import AuditEntry
+from engine.storage.models import AuditEntry, PrintJob
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,13 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     code = certificates.new_code()
     context = _print_context(service, code, answer)
     if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
-        return _queue(service, caller, context, code, _summary(service, state))
+        summary = _summary(service, state)
+        unfinished = _unfinished_job(service, caller, summary)
+        if unfinished is not None:
+            if print_jobs.stalled(unfinished):
+                print_jobs.start(current_app._get_current_object(), unfinished.id)
+            return _job_redirect(service, unfinished)
+        return _queue(service, caller, context, code, summary)
     certificate = certificates.issue(session, service, caller, answer, code=code)
     try:
         content = renderer().render(service.printout.template, context)
@@ -228,15 +234,29 @@ def _queue(
     code: str,
     summary: str,
 ) -> Any:
-    """Queue a long document as a print job and redirect to its progress page.
-
-    The redirect keeps a reload of the progress page from printing again.
-    """
+    """Queue a long document as a print job and redirect to its progress page."""
     session = db()
     job = print_jobs.queue(session, service, caller, context, code, _address(), summary)
     session.commit()
     log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
     print_jobs.start(current_app._get_current_object(), job.id)
+    return _job_redirect(service, job)
+
+
+def _unfinished_job(service: Service, caller: Caller, summary: str) -> PrintJob | None:
+    """Return the caller's queued or rendering job of the same request, or None.
+
+    A second click on 打印证明 then follows the first job instead of laying out the
+    same statement again beside it.
+    """
+    for job in print_jobs.recent(db(), service.id, caller):
+        if job.status in print_jobs.UNFINISHED and job.context["summary"] == summary:
+            return job
+    return None
+
+
+def _job_redirect(service: Service, job: PrintJob) -> Any:
+    """Redirect to a job's progress page, so a reload of it does not print again."""
     return redirect(
         url_for(
             "certificates.print_job",

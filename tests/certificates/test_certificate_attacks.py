@@ -12,15 +12,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from engine import certificates
-from engine.storage.models import IssuedCertificate, VerificationLookup
+from engine import certificates, print_jobs
+from engine.storage.models import IssuedCertificate, PrintJob, VerificationLookup
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
     CODE,
     DEMO_ID,
+    choices,
     print_certificate,
 )
-from tests.support import csrf_token, login_person, parse
+from tests.support import UNIT_A, csrf_token, login_person, login_unit, parse
 
 PERSON_PRINT = "/person/print/person-deposit-certificate"
 
@@ -185,3 +186,34 @@ def test_throttled_retries_not_counted(client: FlaskClient, app: Flask) -> None:
         recorded = session.scalar(select(func.count(VerificationLookup.id)))
 
     assert recorded == certificates.MAX_MISSES_PER_ADDRESS
+
+
+# Repeated print requests --------------------------------------------------------
+
+
+def test_second_print_reuses_unfinished_job(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.config["PRINT_JOB_ROWS"] = 20
+    # The jobs stay queued, since this test needs no PDF.
+    monkeypatch.setattr(print_jobs, "start", lambda _app, _job_id: None)
+    login_unit(client, app, UNIT_A)
+    years = choices(client.get("/unit/print/unit-interest-statement-print"), "year")
+
+    first = print_certificate(
+        client, "unit", "unit-interest-statement-print", year=years[0]
+    )
+    second = print_certificate(
+        client, "unit", "unit-interest-statement-print", year=years[0]
+    )
+    other_year = print_certificate(
+        client, "unit", "unit-interest-statement-print", year=years[1]
+    )
+    with app.extensions["hall"].session_factory() as session:
+        jobs = session.scalar(select(func.count(PrintJob.id)))
+
+    assert first.status_code == 303
+    assert second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    assert other_year.headers["Location"] != first.headers["Location"]
+    assert jobs == 2
