@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Caller
-from engine.service import Service
+from engine.service import Fact, Service
 from engine.storage.models import IssuedCertificate, VerificationLookup, utcnow
 from renderers.html import display
 from renderers.pdf.filters import chinese_date, chinese_month
@@ -71,17 +71,19 @@ def verified_facts(service: Service, data: Mapping[str, Any]) -> list[dict[str, 
     """
     assert service.printout is not None
     return [
-        {"label": column.label, "value": _fact(data.get(column.name), column.type)}
-        for column in service.printout.facts
+        {"label": fact.label, "value": _fact_text(fact, data.get(fact.name))}
+        for fact in service.printout.facts
     ]
 
 
-def _fact(value: Any, kind: str) -> str:
-    if kind == "date" and value:
+def _fact_text(fact: Fact, value: Any) -> str:
+    if value is None or value == "":
+        return fact.empty
+    if fact.type == "date":
         return chinese_date(value)
-    if kind == "month" and value:
+    if fact.type == "month":
         return chinese_month(value)
-    return display(value, kind)
+    return display(value, fact.type)
 
 
 def issue(

@@ -9,14 +9,16 @@ from collections import Counter
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from werkzeug.test import TestResponse
 
+from connectors.embedded.models import Account, LedgerEntry, Unit
 from engine import certificates, print_jobs
 from engine.storage.models import IssuedCertificate, PrintJob, VerificationLookup
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
     CODE,
+    DEMO_ACCOUNT,
     DEMO_ID,
     choices,
     print_certificate,
@@ -88,7 +90,7 @@ def test_public_url_printed_whatever_the_host(
     "host",
     ["localhost:80@evil.example", "evil.example/phish?x=", "evil.example:0"],
 )
-def test_malformed_host_refused(client: FlaskClient, app: Flask, host: str) -> None:
+def test_malformed_host_rejected(client: FlaskClient, app: Flask, host: str) -> None:
     response = print_with_host(client, app, host)
 
     assert response.status_code == 400
@@ -217,3 +219,49 @@ def test_second_print_reuses_unfinished_job(
     assert second.headers["Location"] == first.headers["Location"]
     assert other_year.headers["Location"] != first.headers["Location"]
     assert jobs == 2
+
+
+# Verified facts -----------------------------------------------------------------
+
+
+def verified_facts(client: FlaskClient, code: str) -> dict[str, str]:
+    page = client.application.test_client().get(f"/verify/{code}")
+    facts = parse(page).find(id="verify-facts")
+    assert facts is not None
+    labels = [item.get_text(strip=True) for item in facts.find_all("dt")]
+    values = [item.get_text(strip=True) for item in facts.find_all("dd")]
+    return dict(zip(labels, values, strict=True))
+
+
+def test_unpaid_unit_verifies_as_printed(
+    client: FlaskClient, app: Flask, text_of
+) -> None:
+    with app.extensions["hall"].session_factory() as session:
+        unit = session.scalars(select(Unit).where(Unit.unit_account == UNIT_A)).one()
+        session.execute(delete(LedgerEntry).where(LedgerEntry.unit_id == unit.id))
+        session.commit()
+    login_unit(client, app, UNIT_A)
+    response = print_certificate(client, "unit", "unit-deposit-certificate")
+    text = squeeze(text_of(response.data))
+    facts = verified_facts(client, printed_code(response, text_of))
+
+    assert "缴至年月未缴存" in text
+    assert facts["缴至年月"] == "未缴存"
+
+
+def test_unpaid_person_verifies_as_printed(
+    client: FlaskClient, app: Flask, text_of
+) -> None:
+    with app.extensions["hall"].session_factory() as session:
+        account = session.scalars(
+            select(Account).where(Account.person_account == DEMO_ACCOUNT)
+        ).one()
+        account.last_paid_month = None
+        session.commit()
+    login_person(client, DEMO_ID)
+    response = print_certificate(client, "person", "person-deposit-certificate")
+    text = squeeze(text_of(response.data))
+    facts = verified_facts(client, printed_code(response, text_of))
+
+    assert "缴至年月未缴存" in text
+    assert facts["缴至年月"] == "未缴存"
