@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Caller
-from engine.service import Service
+from engine.service import Fact, Service
 from engine.storage.models import IssuedCertificate, VerificationLookup, utcnow
 from renderers.html import display
 from renderers.pdf.filters import chinese_date, chinese_month
@@ -21,6 +22,8 @@ ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 # 16 symbols of 5 bits: 80 random bits, printed in groups of four.
 CODE_LENGTH = 16
 GROUP_SIZE = 4
+# Typed text longer than this cannot be a code, even with spaces between the symbols.
+MAX_TYPED_LENGTH = 64
 
 LOOKUP_WINDOW = dt.timedelta(minutes=15)
 # A bank clerk may check a pile of certificates, while a guesser mostly misses.
@@ -41,8 +44,20 @@ def display_code(code: str) -> str:
 
 
 def normalise_code(text: str) -> str | None:
-    """Read a typed or scanned code; None when it cannot be a code at all."""
-    code = "".join(text.split()).replace("-", "").upper()
+    """Read a typed or scanned code; None when it cannot be a code at all.
+
+    Chinese input methods type full-width letters and digits, and dashes such as
+    U+2014, so NFKC folds the letters and digits to ASCII and every space and dash
+    between the groups is dropped.
+    """
+    if len(text) > MAX_TYPED_LENGTH:
+        return None
+    folded = unicodedata.normalize("NFKC", text).upper()
+    code = "".join(
+        char
+        for char in folded
+        if not char.isspace() and unicodedata.category(char) != "Pd"
+    )
     if len(code) != CODE_LENGTH or any(char not in ALPHABET for char in code):
         return None
     return code
@@ -56,17 +71,19 @@ def verified_facts(service: Service, data: Mapping[str, Any]) -> list[dict[str, 
     """
     assert service.printout is not None
     return [
-        {"label": column.label, "value": _fact(data.get(column.name), column.type)}
-        for column in service.printout.facts
+        {"label": fact.label, "value": _fact_text(fact, data.get(fact.name))}
+        for fact in service.printout.facts
     ]
 
 
-def _fact(value: Any, kind: str) -> str:
-    if kind == "date" and value:
+def _fact_text(fact: Fact, value: Any) -> str:
+    if value is None or value == "":
+        return fact.empty
+    if fact.type == "date":
         return chinese_date(value)
-    if kind == "month" and value:
+    if fact.type == "month":
         return chinese_month(value)
-    return display(value, kind)
+    return display(value, fact.type)
 
 
 def issue(
@@ -103,6 +120,31 @@ def find(session: Session, code: str) -> IssuedCertificate | None:
 
 def lookups_throttled(session: Session, address: str) -> bool:
     """Tell whether an address has looked up too many codes, or missed too often."""
+    total, misses = _recent_lookups(session, address)
+    return total >= MAX_LOOKUPS_PER_ADDRESS or misses >= MAX_MISSES_PER_ADDRESS
+
+
+def admit_lookup(session: Session, address: str, found: bool) -> bool:
+    """Record a look-up and tell whether the address stays within its limits.
+
+    The look-up is committed before the count, so each of a burst of parallel
+    requests counts the others and at most MAX_MISSES_PER_ADDRESS misses get a
+    response. A rejected look-up is deleted again, so that retries while throttled
+    do not prolong the wait.
+    """
+    lookup = VerificationLookup(address=address, found=found)
+    session.add(lookup)
+    session.commit()
+    total, misses = _recent_lookups(session, address)
+    if total <= MAX_LOOKUPS_PER_ADDRESS and misses <= MAX_MISSES_PER_ADDRESS:
+        return True
+    session.delete(lookup)
+    session.commit()
+    return False
+
+
+def _recent_lookups(session: Session, address: str) -> tuple[int, int]:
+    """Count an address's look-ups within LOOKUP_WINDOW, and the misses among them."""
     since = utcnow() - LOOKUP_WINDOW
     recent = (
         select(func.count())
@@ -111,9 +153,4 @@ def lookups_throttled(session: Session, address: str) -> bool:
     )
     total = session.scalar(recent) or 0
     misses = session.scalar(recent.where(VerificationLookup.found.is_(False))) or 0
-    return total >= MAX_LOOKUPS_PER_ADDRESS or misses >= MAX_MISSES_PER_ADDRESS
-
-
-def record_lookup(session: Session, address: str, found: bool) -> None:
-    session.add(VerificationLookup(address=address, found=found))
-    session.commit()
+    return total, misses

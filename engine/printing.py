@@ -26,9 +26,9 @@ from engine.clock import business_date
 from engine.downloads import attachment_disposition
 from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
-from engine.proxies import public_url_for
+from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
-from engine.storage.models import AuditEntry
+from engine.storage.models import AuditEntry, PrintJob
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,8 @@ printing = Blueprint("certificates", __name__)
 
 DEFAULT_CENTRE_NAME = "韶关市住房公积金管理中心"
 CORE_FAILED = "核心系统暂时无法出具证明，请稍后再试"
+ADDRESS_UNSET = "本中心尚未设置证明核验网址，暂时无法打印证明，请联系公积金中心"
+ADDRESS_INVALID = "请求中的网址无效，请从公积金中心公布的网址打开本页后重新打印"
 
 
 def _print_service(hall: str, service_id: str) -> Service:
@@ -92,6 +94,12 @@ def print_page(hall: str, service_id: str) -> Any:
         return _page(service, runtime.blank())
 
     state = runtime.from_input(request.form)
+    if not current_app.config.get("PUBLIC_URL"):
+        status = _request_address_status()
+        if status != 200:
+            message = ADDRESS_INVALID if status == 400 else ADDRESS_UNSET
+            state.form_errors.append(message)
+            return _page(service, state, status)
     data = runtime.validate(state)
     if data is None:
         return _page(service, state, 400)
@@ -99,6 +107,29 @@ def print_page(hall: str, service_id: str) -> Any:
     if answer is None:
         return _page(service, state, status)
     return _issue(service, state, answer)
+
+
+def _request_address_status() -> int:
+    """Check that the request's address may stand in for HALL_PUBLIC_URL.
+
+    Without HALL_PUBLIC_URL the verification link and QR code print under the Host
+    header, which any client can write. So only a demo or development hall prints
+    under it, and only when it is a valid host name and port. Returns 200, 400 for
+    an invalid Host or 503 for a hall that needs HALL_PUBLIC_URL set.
+    """
+    try:
+        parse_public_url(request.host_url)
+    except ValueError:
+        log.warning("print rejected: invalid Host header %r", request.host[:100])
+        return 400
+    if current_app.config["DEMO_MODE"] or current_app.config["DEVELOPMENT"]:
+        return 200
+    log.error(
+        "print rejected: HALL_PUBLIC_URL is not set; set it to the address under "
+        "which the public opens the hall, which certificates print as their "
+        "verification link"
+    )
+    return 503
 
 
 def _certificate_data(
@@ -137,7 +168,13 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     code = certificates.new_code()
     context = _print_context(service, code, answer)
     if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
-        return _queue(service, caller, context, code, _summary(service, state))
+        summary = _summary(service, state)
+        unfinished = _unfinished_job(service, caller, summary)
+        if unfinished is not None:
+            if print_jobs.stalled(unfinished):
+                print_jobs.start(current_app._get_current_object(), unfinished.id)
+            return _job_redirect(service, unfinished)
+        return _queue(service, caller, context, code, summary)
     certificate = certificates.issue(session, service, caller, answer, code=code)
     try:
         content = renderer().render(service.printout.template, context)
@@ -197,15 +234,29 @@ def _queue(
     code: str,
     summary: str,
 ) -> Any:
-    """Queue a long document as a print job and redirect to its progress page.
-
-    The redirect keeps a reload of the progress page from printing again.
-    """
+    """Queue a long document as a print job and redirect to its progress page."""
     session = db()
     job = print_jobs.queue(session, service, caller, context, code, _address(), summary)
     session.commit()
     log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
     print_jobs.start(current_app._get_current_object(), job.id)
+    return _job_redirect(service, job)
+
+
+def _unfinished_job(service: Service, caller: Caller, summary: str) -> PrintJob | None:
+    """Return the caller's queued or rendering job of the same request, or None.
+
+    A second click on 打印证明 then follows the first job instead of laying out the
+    same statement again beside it.
+    """
+    for job in print_jobs.recent(db(), service.id, caller):
+        if job.status in print_jobs.UNFINISHED and job.context["summary"] == summary:
+            return job
+    return None
+
+
+def _job_redirect(service: Service, job: PrintJob) -> Any:
+    """Redirect to a job's progress page, so a reload of it does not print again."""
     return redirect(
         url_for(
             "certificates.print_job",
@@ -284,25 +335,39 @@ def verify_form() -> Any:
             return redirect(
                 url_for("certificates.verify", code=certificates.display_code(code))
             )
+        shown = typed[: certificates.MAX_TYPED_LENGTH]
         return render_template(
-            "verify.html", certificate=None, typed=typed, invalid=True
+            "verify.html", certificate=None, typed=shown, invalid=True
         ), 400
     return render_template("verify.html", certificate=None, typed="", invalid=False)
 
 
 @printing.get("/verify/<code>")
 def verify(code: str) -> Any:
-    """Show a certificate's key facts to anyone holding its code, or "not found"."""
+    """Show a certificate's key facts to anyone holding its code, or "not found".
+
+    The page repeats a code only in its printed form. Text that cannot be a code
+    gets the format error alone, so a link cannot put its own words on the page.
+    """
     session = db()
-    if certificates.lookups_throttled(session, _address()):
-        log.warning("verification look-ups throttled for %s", _address())
-        return render_template("verify.html", throttled=True, typed=code), 429
     normal = certificates.normalise_code(code)
+    printed = certificates.display_code(normal) if normal else ""
+    # A throttled address is rejected before the look-up, and admit_lookup holds
+    # back a burst of requests that passed this check together.
+    if certificates.lookups_throttled(session, _address()):
+        return _throttled(printed)
     found = certificates.find(session, normal) if normal else None
-    certificates.record_lookup(session, _address(), found is not None)
+    if not certificates.admit_lookup(session, _address(), found is not None):
+        return _throttled(printed)
     context = {
         "certificate": found,
-        "typed": code,
-        "code": certificates.display_code(found.code) if found else "",
+        "typed": printed,
+        "invalid": normal is None,
+        "code": printed,
     }
     return render_template("verify.html", **context), 200 if found else 404
+
+
+def _throttled(printed: str) -> Any:
+    log.warning("verification look-ups throttled for %s", _address())
+    return render_template("verify.html", throttled=True, typed=printed), 429

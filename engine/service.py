@@ -145,6 +145,17 @@ class Column:
     link: str | None = None
 
 
+@dataclass(frozen=True)
+class Fact:
+    """A value of a certificate that the public verification page shows."""
+
+    name: str
+    label: str
+    type: str = "text"
+    # The text shown for an empty value, the same as the certificate prints.
+    empty: str = ""
+
+
 @dataclass
 class Result:
     operation: str
@@ -168,7 +179,7 @@ class Printout:
     operation: str
     template: str
     filename: str
-    facts: tuple[Column, ...] = ()
+    facts: tuple[Fact, ...] = ()
 
 
 @dataclass
@@ -432,5 +443,13 @@ def _build_printout(spec: dict[str, Any]) -> Printout:
         operation=section["operation"],
         template=section["template"],
         filename=section.get("filename", spec["title"]),
-        facts=tuple(_build_column(item) for item in section.get("facts", [])),
+        facts=tuple(
+            Fact(
+                name=item["name"],
+                label=item["label"],
+                type=item.get("type", "text"),
+                empty=item.get("empty", ""),
+            )
+            for item in section.get("facts", [])
+        ),
     )
