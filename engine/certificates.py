@@ -12,8 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Caller
+from engine.clock import business_date
 from engine.service import Fact, Service
-from engine.storage.models import IssuedCertificate, VerificationLookup, utcnow
+from engine.storage.models import (
+    IssuedCertificate,
+    PrintJob,
+    VerificationLookup,
+    utcnow,
+)
 from renderers.html import display
 from renderers.pdf.filters import chinese_date, chinese_month
 
@@ -92,11 +98,20 @@ def issue(
     caller: Caller,
     data: Mapping[str, Any],
     code: str | None = None,
+    issued_at: dt.datetime | None = None,
 ) -> IssuedCertificate:
     """Add a certificate to the session, with `code` or a new one; the caller commits.
 
-    A print job passes the code it drew when it was queued, since the PDF prints it.
+    `issued_at` is the stored UTC instant whose business date the PDF prints as its
+    date of issue. A print job passes the code it drew when it was queued, since the
+    PDF prints it. Without `issued_at`, a certificate with the code of a print job is
+    issued at the job's `created_at`, which the print request sets to the instant
+    whose date the PDF prints. Otherwise it is issued now.
     """
+    if issued_at is None and code is not None:
+        issued_at = session.scalar(
+            select(PrintJob.created_at).where(PrintJob.code == code)
+        )
     certificate = IssuedCertificate(
         code=code or new_code(),
         service_id=service.id,
@@ -105,11 +120,16 @@ def issue(
         unit_account=caller.unit_account,
         person_account=caller.person_account,
         facts=verified_facts(service, data),
-        issued_at=utcnow(),
+        issued_at=issued_at or utcnow(),
     )
     session.add(certificate)
     session.flush()
     return certificate
+
+
+def issued_on(certificate: IssuedCertificate) -> dt.date:
+    """Return the business date that the certificate prints as its date of issue."""
+    return business_date(certificate.issued_at)
 
 
 def find(session: Session, code: str) -> IssuedCertificate | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -28,7 +29,8 @@ from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
-from engine.storage.models import AuditEntry, PrintJob
+from engine.storage.models import AuditEntry, PrintJob, utcnow
+from renderers.pdf.filters import chinese_date
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -166,7 +168,9 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     session = db()
     caller = _caller()
     code = certificates.new_code()
-    context = _print_context(service, code, answer)
+    # The PDF prints the business date of this instant, and the certificate stores it.
+    issued_at = utcnow()
+    context = _print_context(service, code, answer, issued_at)
     if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
         summary = _summary(service, state)
         unfinished = _unfinished_job(service, caller, summary)
@@ -174,8 +178,10 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
             if print_jobs.stalled(unfinished):
                 print_jobs.start(current_app._get_current_object(), unfinished.id)
             return _job_redirect(service, unfinished)
-        return _queue(service, caller, context, code, summary)
-    certificate = certificates.issue(session, service, caller, answer, code=code)
+        return _queue(service, caller, context, code, summary, issued_at)
+    certificate = certificates.issue(
+        session, service, caller, answer, code=code, issued_at=issued_at
+    )
     try:
         content = renderer().render(service.printout.template, context)
     except MissingGlyphs as error:
@@ -199,14 +205,14 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
 
 
 def _print_context(
-    service: Service, code: str, answer: dict[str, Any]
+    service: Service, code: str, answer: dict[str, Any], issued_at: dt.datetime
 ) -> dict[str, Any]:
     assert service.printout is not None
     printed_code = certificates.display_code(code)
     return {
         "title": service.printout.filename,
         "centre_name": centre_name(),
-        "issued_on": business_date(),
+        "issued_on": business_date(issued_at),
         "code": printed_code,
         "verify_url": public_url_for("certificates.verify", code=printed_code),
         "data": answer,
@@ -233,10 +239,16 @@ def _queue(
     context: dict[str, Any],
     code: str,
     summary: str,
+    issued_at: dt.datetime,
 ) -> Any:
-    """Queue a long document as a print job and redirect to its progress page."""
+    """Queue a long document as a print job and redirect to its progress page.
+
+    The job is dated at `issued_at`, the instant whose date the PDF prints, since
+    its certificate is issued at the job's `created_at` once the PDF exists.
+    """
     session = db()
     job = print_jobs.queue(session, service, caller, context, code, _address(), summary)
+    job.created_at = issued_at
     session.commit()
     log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
     print_jobs.start(current_app._get_current_object(), job.id)
@@ -364,6 +376,8 @@ def verify(code: str) -> Any:
         "typed": printed,
         "invalid": normal is None,
         "code": printed,
+        # The date of issue reads as the certificate prints it, such as 2026年12月5日.
+        "issued_on": chinese_date(certificates.issued_on(found)) if found else "",
     }
     return render_template("verify.html", **context), 200 if found else 404
 

@@ -1,0 +1,160 @@
+"""The public verification page: the date of issue of a certificate."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from engine import certificates, clock, print_jobs
+from engine.clock import FUND_CENTRE_ZONE, business_date
+from engine.storage.models import IssuedCertificate, PrintJob
+from renderers.pdf.filters import chinese_date
+from tests.certificates.conftest import squeeze
+from tests.certificates.test_certificate_views import (
+    CODE,
+    DEMO_ID,
+    choices,
+    print_certificate,
+)
+from tests.support import UNIT_A, login_person, login_unit, parse
+
+STATEMENT = "unit-interest-statement-print"
+
+
+class HallClock:
+    """A pinned hall clock that a test moves by hand."""
+
+    def __init__(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
+    def __call__(self) -> dt.datetime:
+        return self.instant
+
+    def set(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
+    def move(self, **delta: float) -> None:
+        self.instant += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def hall_clock(monkeypatch: pytest.MonkeyPatch) -> HallClock:
+    """Pin the hall's clock, and with it stored timestamps and the business date."""
+    pinned = HallClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    monkeypatch.setattr(clock, "now", pinned)
+    return pinned
+
+
+def centre_time(
+    day: dt.date, hour: int, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    """Return the UTC instant of a time of day on the fund centre's calendar."""
+    local = dt.datetime.combine(
+        day, dt.time(hour, minute, second), tzinfo=FUND_CENTRE_ZONE
+    )
+    return local.astimezone(dt.UTC)
+
+
+def verify_page(app: Flask, code: str) -> TestResponse:
+    return app.test_client().get(f"/verify/{code}")
+
+
+def facts_of(page: TestResponse) -> dict[str, str]:
+    facts = parse(page).find(id="verify-facts")
+    assert facts is not None
+    labels = [item.get_text(strip=True) for item in facts.find_all("dt")]
+    values = [item.get_text(strip=True) for item in facts.find_all("dd")]
+    return dict(zip(labels, values, strict=True))
+
+
+def print_deposit_certificate(client: FlaskClient, text_of: Callable[..., str]) -> str:
+    """Print the demo depositor's certificate and return its PDF text, squeezed."""
+    login_person(client, DEMO_ID)
+    response = print_certificate(client, "person", "person-deposit-certificate")
+    assert response.status_code == 200
+    return squeeze(text_of(response.data))
+
+
+def code_in(text: str) -> str:
+    found = CODE.search(text)
+    assert found
+    return found.group(1)
+
+
+# Date of issue ------------------------------------------------------------------
+
+
+def test_issue_date_fixed_before_midnight(
+    client: FlaskClient,
+    app: Flask,
+    hall_clock: HallClock,
+    monkeypatch: pytest.MonkeyPatch,
+    text_of,
+) -> None:
+    """Midnight passing while a certificate is printed keeps the printed date."""
+    day = business_date()
+    hall_clock.set(centre_time(day, 23, 59, 59))
+    issue = certificates.issue
+
+    def issue_after_midnight(*args: Any, **kwargs: Any) -> IssuedCertificate:
+        hall_clock.move(seconds=2)
+        return issue(*args, **kwargs)
+
+    monkeypatch.setattr(certificates, "issue", issue_after_midnight)
+    text = print_deposit_certificate(client, text_of)
+    monkeypatch.setattr(certificates, "issue", issue)
+    facts = facts_of(verify_page(app, code_in(text)))
+
+    assert business_date() == day + dt.timedelta(days=1)
+    assert f"余额截至{chinese_date(day)}" in text
+    assert facts["出具日期"] == chinese_date(day)
+
+
+def test_print_job_keeps_queued_date(
+    client: FlaskClient,
+    app: Flask,
+    hall_clock: HallClock,
+    monkeypatch: pytest.MonkeyPatch,
+    text_of,
+) -> None:
+    """A statement queued before midnight and rendered after it keeps one date."""
+    app.config["PRINT_JOB_ROWS"] = 20
+    # The test renders the job itself, after moving the clock.
+    monkeypatch.setattr(print_jobs, "start", lambda _app, _job_id: None)
+    queue = print_jobs.queue
+
+    def queue_after_midnight(*args: Any, **kwargs: Any) -> PrintJob:
+        hall_clock.move(seconds=2)
+        return queue(*args, **kwargs)
+
+    monkeypatch.setattr(print_jobs, "queue", queue_after_midnight)
+    day = business_date()
+    next_day = day + dt.timedelta(days=1)
+    hall_clock.set(centre_time(day, 23, 59, 50))
+    login_unit(client, app, UNIT_A)
+    year = choices(client.get(f"/unit/print/{STATEMENT}"), "year")[0]
+    hall_clock.set(centre_time(day, 23, 59, 59))
+    queued = print_certificate(client, "unit", STATEMENT, year=year)
+    assert queued.status_code == 303
+
+    hall_clock.set(centre_time(next_day, 0, 1))
+    with app.extensions["hall"].session_factory() as session:
+        job = session.scalars(select(PrintJob)).one()
+        job_id, token = job.id, job.token
+    with app.app_context():
+        print_jobs.render(app, job_id)
+    download = client.get(f"/unit/print/{STATEMENT}/jobs/{token}/pdf")
+    assert download.status_code == 200
+    text = squeeze(text_of(download.data))
+    facts = facts_of(verify_page(app, code_in(text)))
+
+    assert chinese_date(day) in text
+    assert chinese_date(next_day) not in text
+    assert facts["出具日期"] == chinese_date(day)
