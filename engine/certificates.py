@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ LOOKUP_WINDOW = dt.timedelta(minutes=15)
 # A bank clerk may check a pile of certificates, while a guesser mostly misses.
 MAX_LOOKUPS_PER_ADDRESS = 60
 MAX_MISSES_PER_ADDRESS = 10
+# One IPv6 client usually owns a whole /64, so its addresses count as one.
+IPV6_CLIENT_PREFIX = 64
 
 
 def new_code() -> str:
@@ -136,6 +139,26 @@ def find(session: Session, code: str) -> IssuedCertificate | None:
     return session.scalars(
         select(IssuedCertificate).where(IssuedCertificate.code == code)
     ).first()
+
+
+def lookup_address(remote_address: str) -> str:
+    """Return the address that a client's look-ups count against.
+
+    An IPv4 address counts alone, and so does an IPv4-mapped IPv6 address, as its
+    IPv4 address. Any other IPv6 address counts by its /64 network, such as
+    2001:db8:1:2::/64. Text that is no IP address, such as "unknown", counts as is.
+    """
+    try:
+        address = ipaddress.ip_address(remote_address)
+    except ValueError:
+        return remote_address[:64]
+    if isinstance(address, ipaddress.IPv4Address):
+        return str(address)
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    # From the integer, since the network of a scoped address keeps no zone.
+    network = ipaddress.IPv6Network((int(address), IPV6_CLIENT_PREFIX), strict=False)
+    return str(network)
 
 
 def lookups_throttled(session: Session, address: str) -> bool:

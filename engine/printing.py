@@ -338,6 +338,10 @@ def _address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
+def _lookup_address() -> str:
+    return certificates.lookup_address(request.remote_addr or "unknown")
+
+
 @printing.get("/verify")
 def verify_form() -> Any:
     typed = request.args.get("code", "")
@@ -364,13 +368,14 @@ def verify(code: str) -> Any:
     session = db()
     normal = certificates.normalise_code(code)
     printed = certificates.display_code(normal) if normal else ""
+    address = _lookup_address()
     # A throttled address is rejected before the look-up, and admit_lookup holds
     # back a burst of requests that passed this check together.
-    if certificates.lookups_throttled(session, _address()):
-        return _throttled(printed)
+    if certificates.lookups_throttled(session, address):
+        return _throttled(address, printed)
     found = certificates.find(session, normal) if normal else None
-    if not certificates.admit_lookup(session, _address(), found is not None):
-        return _throttled(printed)
+    if not certificates.admit_lookup(session, address, found is not None):
+        return _throttled(address, printed)
     context = {
         "certificate": found,
         "typed": printed,
@@ -382,6 +387,6 @@ def verify(code: str) -> Any:
     return render_template("verify.html", **context), 200 if found else 404
 
 
-def _throttled(printed: str) -> Any:
-    log.warning("verification look-ups throttled for %s", _address())
+def _throttled(address: str, printed: str) -> Any:
+    log.warning("verification look-ups throttled for %s", address)
     return render_template("verify.html", throttled=True, typed=printed), 429
