@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import math
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -184,6 +185,36 @@ def admit_lookup(session: Session, address: str, found: bool) -> bool:
     session.delete(lookup)
     session.commit()
     return False
+
+
+def retry_after(session: Session, address: str) -> int:
+    """Return the seconds until a throttled address may look up a code again.
+
+    That is when enough of its look-ups have left LOOKUP_WINDOW to bring both its
+    look-ups and its misses below their limits. The result is at least 1.
+    """
+    now = utcnow()
+    recent = session.execute(
+        select(VerificationLookup.at, VerificationLookup.found)
+        .where(
+            VerificationLookup.address == address,
+            VerificationLookup.at >= now - LOOKUP_WINDOW,
+        )
+        .order_by(VerificationLookup.at)
+    ).all()
+    lookups = [at for at, _found in recent]
+    misses = [at for at, found in recent if not found]
+    wait = dt.timedelta(0)
+    for times, limit in (
+        (lookups, MAX_LOOKUPS_PER_ADDRESS),
+        (misses, MAX_MISSES_PER_ADDRESS),
+    ):
+        if len(times) >= limit:
+            # The count drops below the limit once this look-up leaves the window.
+            freeing = times[len(times) - limit]
+            wait = max(wait, freeing + LOOKUP_WINDOW - now)
+    # A look-up exactly LOOKUP_WINDOW old still counts, so the wait ends after it.
+    return math.floor(wait.total_seconds()) + 1
 
 
 def _recent_lookups(session: Session, address: str) -> tuple[int, int]:

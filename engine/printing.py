@@ -13,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -342,20 +343,39 @@ def _lookup_address() -> str:
     return certificates.lookup_address(request.remote_addr or "unknown")
 
 
+def _verify_page(status: int, **context: Any) -> Response:
+    """Render the verification page, kept out of caches and search engines.
+
+    A certificate's facts are personal data, so no proxy or browser may store the
+    page and no search engine may list it, whatever the status.
+    """
+    context.setdefault("certificate", None)
+    context.setdefault("typed", "")
+    context.setdefault("invalid", False)
+    response = make_response(render_template("verify.html", **context), status)
+    _keep_private(response)
+    return response
+
+
+def _keep_private(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+
+
 @printing.get("/verify")
 def verify_form() -> Any:
     typed = request.args.get("code", "")
     if typed:
         code = certificates.normalise_code(typed)
         if code is not None:
-            return redirect(
+            response = redirect(
                 url_for("certificates.verify", code=certificates.display_code(code))
             )
+            _keep_private(response)
+            return response
         shown = typed[: certificates.MAX_TYPED_LENGTH]
-        return render_template(
-            "verify.html", certificate=None, typed=shown, invalid=True
-        ), 400
-    return render_template("verify.html", certificate=None, typed="", invalid=False)
+        return _verify_page(400, typed=shown, invalid=True)
+    return _verify_page(200)
 
 
 @printing.get("/verify/<code>")
@@ -376,17 +396,20 @@ def verify(code: str) -> Any:
     found = certificates.find(session, normal) if normal else None
     if not certificates.admit_lookup(session, address, found is not None):
         return _throttled(address, printed)
-    context = {
-        "certificate": found,
-        "typed": printed,
-        "invalid": normal is None,
-        "code": printed,
-        # The date of issue reads as the certificate prints it, such as 2026年12月5日.
-        "issued_on": chinese_date(certificates.issued_on(found)) if found else "",
-    }
-    return render_template("verify.html", **context), 200 if found else 404
+    if found is None:
+        return _verify_page(404, typed=printed, invalid=normal is None)
+    # The date of issue reads as the certificate prints it, such as 2026年12月5日.
+    return _verify_page(
+        200,
+        certificate=found,
+        typed=printed,
+        code=printed,
+        issued_on=chinese_date(certificates.issued_on(found)),
+    )
 
 
-def _throttled(address: str, printed: str) -> Any:
+def _throttled(address: str, printed: str) -> Response:
     log.warning("verification look-ups throttled for %s", address)
-    return render_template("verify.html", throttled=True, typed=printed), 429
+    response = _verify_page(429, throttled=True, typed=printed)
+    response.headers["Retry-After"] = str(certificates.retry_after(db(), address))
+    return response

@@ -1,12 +1,14 @@
-"""The public verification page: the date of issue of a certificate."""
+"""The public verification page: date of issue and response headers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,7 +16,7 @@ from werkzeug.test import TestResponse
 
 from engine import certificates, clock, print_jobs
 from engine.clock import FUND_CENTRE_ZONE, business_date
-from engine.storage.models import IssuedCertificate, PrintJob
+from engine.storage.models import IssuedCertificate, PrintJob, VerificationLookup
 from renderers.pdf.filters import chinese_date
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
@@ -158,3 +160,115 @@ def test_print_job_keeps_queued_date(
     assert chinese_date(day) in text
     assert chinese_date(next_day) not in text
     assert facts["出具日期"] == chinese_date(day)
+
+
+# Headers ------------------------------------------------------------------------
+
+
+def assert_private(response: TestResponse) -> None:
+    """Check that the page stays out of shared caches and search engines."""
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Robots-Tag"] == "noindex"
+    if response.mimetype == "text/html" and response.status_code != 302:
+        robots = BeautifulSoup(response.data, "html.parser").find(
+            "meta", attrs={"name": "robots"}
+        )
+        assert robots is not None
+        assert robots["content"] == "noindex"
+
+
+def test_found_page_kept_private(client: FlaskClient, app: Flask, text_of) -> None:
+    text = print_deposit_certificate(client, text_of)
+    page = verify_page(app, code_in(text))
+
+    assert page.status_code == 200
+    assert_private(page)
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/verify/2222-3333-4444-5555", 404),
+        ("/verify/not-a-code", 404),
+        ("/verify", 200),
+        ("/verify?code=not-a-code", 400),
+        ("/verify?code=2222333344445555", 302),
+    ],
+)
+def test_other_pages_kept_private(client: FlaskClient, url: str, status: int) -> None:
+    page = client.get(url)
+
+    assert page.status_code == status
+    assert_private(page)
+
+
+def test_throttled_page_kept_private(client: FlaskClient) -> None:
+    for _ in range(certificates.MAX_MISSES_PER_ADDRESS):
+        assert client.get("/verify/2222-3333-4444-5555").status_code == 404
+    page = client.get("/verify/2222-3333-4444-5555")
+
+    assert page.status_code == 429
+    assert_private(page)
+    assert re.fullmatch(r"[1-9]\d*", page.headers["Retry-After"])
+
+
+def test_retry_after_ends_throttling(
+    client: FlaskClient, hall_clock: HallClock
+) -> None:
+    """Waiting Retry-After seconds, and not a second less, admits the next look-up."""
+    for _ in range(certificates.MAX_MISSES_PER_ADDRESS):
+        assert client.get("/verify/2222-3333-4444-5555").status_code == 404
+        hall_clock.move(seconds=10)
+    throttled = client.get("/verify/2222-3333-4444-5555")
+    # The first miss is 100 seconds old and leaves the 900-second window after 800.
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "801"
+
+    hall_clock.move(seconds=800)
+    at_window_edge = client.get("/verify/2222-3333-4444-5555")
+    hall_clock.move(seconds=1)
+    after_wait = client.get("/verify/2222-3333-4444-5555")
+
+    assert at_window_edge.status_code == 429
+    assert at_window_edge.headers["Retry-After"] == "1"
+    assert after_wait.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("misses", "retry_after"),
+    [
+        # 60 look-ups found certificates 600 to 541 seconds ago, so the oldest one
+        # leaves the window in 300 seconds.
+        (0, "301"),
+        # With 10 misses 300 to 291 seconds ago as well, the oldest miss leaves the
+        # window in 600 seconds, long after the 11 oldest look-ups.
+        (10, "601"),
+    ],
+)
+def test_retry_after_waits_for_both_limits(
+    client: FlaskClient,
+    app: Flask,
+    hall_clock: HallClock,
+    misses: int,
+    retry_after: str,
+) -> None:
+    now = hall_clock().replace(tzinfo=None)
+    lookups = [
+        VerificationLookup(
+            address="127.0.0.1", found=True, at=now - dt.timedelta(seconds=600 - index)
+        )
+        for index in range(certificates.MAX_LOOKUPS_PER_ADDRESS)
+    ]
+    lookups += [
+        VerificationLookup(
+            address="127.0.0.1", found=False, at=now - dt.timedelta(seconds=300 - index)
+        )
+        for index in range(misses)
+    ]
+    with app.extensions["hall"].session_factory() as session:
+        session.add_all(lookups)
+        session.commit()
+    page = client.get("/verify/2222-3333-4444-5555")
+
+    assert page.status_code == 429
+    assert page.headers["Retry-After"] == retry_after
