@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from jinja2 import nodes
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import certificates, print_jobs
@@ -30,7 +31,7 @@ from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
-from engine.storage.models import AuditEntry, PrintJob, utcnow
+from engine.storage.models import AuditEntry, IssuedCertificate, PrintJob, utcnow
 from renderers.pdf.filters import chinese_date
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
@@ -398,14 +399,59 @@ def verify(code: str) -> Any:
         return _throttled(address, printed)
     if found is None:
         return _verify_page(404, typed=printed, invalid=normal is None)
-    # The date of issue reads as the certificate prints it, such as 2026年12月5日.
+    issued = certificates.issued_on(found)
+    validity = _validity(found, issued)
+    # Dates read as the certificate prints them, such as 2026年12月5日.
     return _verify_page(
         200,
         certificate=found,
         typed=printed,
         code=printed,
-        issued_on=chinese_date(certificates.issued_on(found)),
+        issued_on=chinese_date(issued),
+        validity=validity,
+        valid_until=chinese_date(validity.valid_until) if validity else "",
     )
+
+
+def _validity(
+    certificate: IssuedCertificate, issued: dt.date
+) -> certificates.Validity | None:
+    """Return the validity the certificate prints, as of today's business date.
+
+    The rule is read from the text of the service's print template, so the page
+    states the rule that the paper prints. A certificate without one, or whose
+    service is gone, gets None.
+    """
+    # NOTE: the rule comes from the template as it reads now, so a changed validity
+    # text also changes the page of certificates printed before the change.
+    service = current_hall().services.get(certificate.service_id)
+    if service is None or service.printout is None:
+        return None
+    days = certificates.printed_validity_days(_template_text(service.printout.template))
+    if days is None:
+        return None
+    return certificates.validity(issued, days, business_date())
+
+
+def _template_text(template: str) -> str:
+    """Return the literal text of a print template and of the templates it extends.
+
+    The pieces are joined by newlines, so text on both sides of an expression never
+    matches as one phrase.
+    """
+    environment = renderer().environment
+    assert environment.loader is not None
+    pieces: list[str] = []
+    name: str | None = template
+    while name is not None:
+        source, _, _ = environment.loader.get_source(environment, name)
+        tree = environment.parse(source)
+        pieces.extend(node.data for node in tree.find_all(nodes.TemplateData))
+        parent = tree.find(nodes.Extends)
+        name = None
+        if parent is not None and isinstance(parent.template, nodes.Const):
+            name = parent.template.value
+    return "\n".join(pieces)
 
 
 def _throttled(address: str, printed: str) -> Response:

@@ -1,10 +1,11 @@
-"""The public verification page: date of issue and response headers."""
+"""The public verification page: validity, date of issue and response headers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,11 +18,14 @@ from werkzeug.test import TestResponse
 from engine import certificates, clock, print_jobs
 from engine.clock import FUND_CENTRE_ZONE, business_date
 from engine.storage.models import IssuedCertificate, PrintJob, VerificationLookup
+from renderers.pdf import TEMPLATES
 from renderers.pdf.filters import chinese_date
+from renderers.pdf.renderer import PdfRenderer
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
     CODE,
     DEMO_ID,
+    SETTLED_ACCOUNT,
     choices,
     print_certificate,
 )
@@ -90,6 +94,128 @@ def code_in(text: str) -> str:
     return found.group(1)
 
 
+# Validity -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("特此证明。本证明自出具之日起三十日内有效。", 30),
+        ("本证明自出具之日起十五日内有效", 15),
+        ("本证明自出具之日起九十日内有效", 90),
+        ("本证明自出具之日起一百零五日内有效", 105),
+        ("本证明自出具之日起30日内有效", 30),
+        ("该笔贷款已全部结清。特此证明。", None),
+        ("本证明自出具之日起三三日内有效", None),
+        ("本证明自出具之日起零日内有效", None),
+    ],
+)
+def test_printed_validity_read(text: str, days: int | None) -> None:
+    assert certificates.printed_validity_days(text) == days
+
+
+@pytest.mark.parametrize(
+    ("template", "days"),
+    [
+        ("person-deposit-certificate.html", 30),
+        ("unit-deposit-certificate.html", 30),
+        ("person-loan-settlement-certificate.html", None),
+        ("unit-interest-statement.html", None),
+    ],
+)
+def test_print_templates_state_validity(template: str, days: int | None) -> None:
+    text = (TEMPLATES / template).read_text(encoding="utf-8")
+    assert certificates.printed_validity_days(text) == days
+
+
+def test_validity_counts_from_next_day() -> None:
+    issued = dt.date(2026, 12, 5)
+
+    last_day = certificates.validity(issued, 30, dt.date(2027, 1, 4))
+    day_after = certificates.validity(issued, 30, dt.date(2027, 1, 5))
+
+    assert last_day.valid_until == dt.date(2027, 1, 4)
+    assert not last_day.expired
+    assert day_after.valid_until == dt.date(2027, 1, 4)
+    assert day_after.expired
+
+
+def test_valid_certificate_shows_last_day(
+    client: FlaskClient, app: Flask, hall_clock: HallClock, text_of
+) -> None:
+    text = print_deposit_certificate(client, text_of)
+    issued = business_date()
+    valid_until = chinese_date(issued + dt.timedelta(days=30))
+    # The last minute of the last valid day on the fund centre's calendar.
+    hall_clock.set(centre_time(issued + dt.timedelta(days=30), 23, 59))
+    page = verify_page(app, code_in(text))
+    facts = facts_of(page)
+
+    assert "自出具之日起三十日内有效" in text
+    assert page.status_code == 200
+    assert facts["有效期"] == f"有效期至{valid_until}"
+    assert parse(page).find(id="verify-expired") is None
+
+
+def test_expired_certificate_still_shows_facts(
+    client: FlaskClient, app: Flask, hall_clock: HallClock, text_of
+) -> None:
+    text = print_deposit_certificate(client, text_of)
+    issued = business_date()
+    valid_until = chinese_date(issued + dt.timedelta(days=30))
+    hall_clock.set(centre_time(issued + dt.timedelta(days=31), 0, 1))
+    page = verify_page(app, code_in(text))
+    facts = facts_of(page)
+    expired = parse(page).find(id="verify-expired")
+
+    assert page.status_code == 200
+    assert expired is not None
+    assert "已超过有效期" in expired.get_text()
+    assert valid_until in expired.get_text()
+    assert facts["有效期"] == f"已超过有效期（有效期至{valid_until}）"
+    assert facts["姓名"] == "陈志远"
+    assert facts["出具日期"] == chinese_date(issued)
+
+
+def test_page_follows_template_validity(
+    client: FlaskClient, app: Flask, hall_clock: HallClock, tmp_path: Path, text_of
+) -> None:
+    """A template that prints fifteen days makes the page count fifteen days."""
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        if template.name == "person-deposit-certificate.html":
+            text = text.replace("三十日内有效", "十五日内有效")
+        (tmp_path / template.name).write_text(text, encoding="utf-8")
+    app.extensions["pdf_renderer"] = PdfRenderer(templates=tmp_path)
+    printed = print_deposit_certificate(client, text_of)
+    valid_until = chinese_date(business_date() + dt.timedelta(days=15))
+    facts = facts_of(verify_page(app, code_in(printed)))
+
+    assert "自出具之日起十五日内有效" in printed
+    assert facts["有效期"] == f"有效期至{valid_until}"
+
+
+def test_certificate_without_rule_shows_none(client: FlaskClient, app: Flask) -> None:
+    login_person(client, SETTLED_ACCOUNT)
+    page = client.get("/person/print/person-loan-settlement-certificate")
+    response = print_certificate(
+        client,
+        "person",
+        "person-loan-settlement-certificate",
+        contract_number=choices(page, "contract_number")[0],
+    )
+    assert response.status_code == 200
+    with app.extensions["hall"].session_factory() as session:
+        code = session.scalars(select(IssuedCertificate.code)).one()
+    verified = verify_page(app, certificates.display_code(code))
+    body = parse(verified)
+
+    assert verified.status_code == 200
+    assert "有效期" not in facts_of(verified)
+    assert body.find(id="verify-validity") is None
+    assert body.find(id="verify-expired") is None
+
+
 # Date of issue ------------------------------------------------------------------
 
 
@@ -117,6 +243,7 @@ def test_issue_date_fixed_before_midnight(
     assert business_date() == day + dt.timedelta(days=1)
     assert f"余额截至{chinese_date(day)}" in text
     assert facts["出具日期"] == chinese_date(day)
+    assert facts["有效期"] == f"有效期至{chinese_date(day + dt.timedelta(days=30))}"
 
 
 def test_print_job_keeps_queued_date(
