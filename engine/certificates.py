@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import math
-import re
 import secrets
 import unicodedata
 from collections.abc import Mapping
@@ -41,13 +40,6 @@ MAX_LOOKUPS_PER_ADDRESS = 60
 MAX_MISSES_PER_ADDRESS = 10
 # One IPv6 client usually owns a whole /64, so its addresses count as one.
 IPV6_CLIENT_PREFIX = 64
-
-# The validity a certificate prints, such as 自出具之日起三十日内有效.
-VALIDITY_PHRASE = re.compile(r"自出具之日起([0-9零一二两三四五六七八九十百]+)日内有效")
-# Counts write zero as 零. The print font has no glyph for the other zero, U+3007.
-CHINESE_DIGITS = {char: value for value, char in enumerate("零一二三四五六七八九")}
-CHINESE_DIGITS["两"] = 2
-CHINESE_UNITS = {"十": 10, "百": 100}
 
 
 def new_code() -> str:
@@ -154,36 +146,6 @@ class Validity:
 
     valid_until: dt.date
     expired: bool
-
-
-def printed_validity_days(text: str) -> int | None:
-    """Return the days of validity that a certificate's text prints, or None.
-
-    自出具之日起三十日内有效 reads as 30. Text without such a phrase has no validity.
-    """
-    found = VALIDITY_PHRASE.search(text)
-    if found is None:
-        return None
-    return _count(found.group(1))
-
-
-def _count(numeral: str) -> int | None:
-    """Read a positive count in Arabic digits or in Chinese numerals below 1000."""
-    if numeral.isdigit() and numeral.isascii():
-        return int(numeral) or None
-    total = 0
-    digit: int | None = None
-    for char in numeral:
-        if char in CHINESE_UNITS:
-            total += (1 if digit is None else digit) * CHINESE_UNITS[char]
-            digit = None
-        elif char in CHINESE_DIGITS and not digit:
-            # 零 may stand before a digit, as in 一百零五, but two digits never meet.
-            digit = CHINESE_DIGITS[char]
-        else:
-            return None
-    total += digit or 0
-    return total or None
 
 
 def validity(issued: dt.date, days: int, today: dt.date) -> Validity:

@@ -19,7 +19,6 @@ from flask import (
     request,
     url_for,
 )
-from jinja2 import nodes
 
 from connectors.base import Caller, CoreError, NotFound, Rejected
 from engine import certificates, print_jobs
@@ -217,6 +216,7 @@ def _print_context(
         "issued_on": business_date(issued_at),
         "code": printed_code,
         "verify_url": public_url_for("certificates.verify", code=printed_code),
+        "valid_days": service.printout.valid_days,
         "data": answer,
     }
 
@@ -416,42 +416,20 @@ def verify(code: str) -> Any:
 def _validity(
     certificate: IssuedCertificate, issued: dt.date
 ) -> certificates.Validity | None:
-    """Return the validity the certificate prints, as of today's business date.
+    """Return the validity that the certificate's spec declares, as of today.
 
-    The rule is read from the text of the service's print template, so the page
-    states the rule that the paper prints. A certificate without one, or whose
-    service is gone, gets None.
+    The print template states the same days, which the spec check enforces.
+    A certificate without one, or whose service is gone, gets None.
     """
-    # NOTE: the rule comes from the template as it reads now, so a changed validity
-    # text also changes the page of certificates printed before the change.
+    # NOTE: the spec as it reads now gives the days, so a changed valid_days also
+    # changes the page of certificates printed before the change.
     service = current_hall().services.get(certificate.service_id)
     if service is None or service.printout is None:
         return None
-    days = certificates.printed_validity_days(_template_text(service.printout.template))
+    days = service.printout.valid_days
     if days is None:
         return None
     return certificates.validity(issued, days, business_date())
-
-
-def _template_text(template: str) -> str:
-    """Return the literal text of a print template and of the templates it extends.
-
-    The pieces are joined by newlines, so text on both sides of an expression never
-    matches as one phrase.
-    """
-    environment = renderer().environment
-    assert environment.loader is not None
-    pieces: list[str] = []
-    name: str | None = template
-    while name is not None:
-        source, _, _ = environment.loader.get_source(environment, name)
-        tree = environment.parse(source)
-        pieces.extend(node.data for node in tree.find_all(nodes.TemplateData))
-        parent = tree.find(nodes.Extends)
-        name = None
-        if parent is not None and isinstance(parent.template, nodes.Const):
-            name = parent.template.value
-    return "\n".join(pieces)
 
 
 def _throttled(address: str, printed: str) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,9 +18,7 @@ from werkzeug.test import TestResponse
 from engine import certificates, clock, print_jobs
 from engine.clock import FUND_CENTRE_ZONE, business_date
 from engine.storage.models import IssuedCertificate, PrintJob, VerificationLookup
-from renderers.pdf import TEMPLATES
-from renderers.pdf.filters import chinese_date
-from renderers.pdf.renderer import PdfRenderer
+from renderers.pdf.filters import chinese_count, chinese_date
 from tests.certificates.conftest import squeeze
 from tests.certificates.test_certificate_views import (
     CODE,
@@ -98,34 +96,32 @@ def code_in(text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("text", "days"),
+    ("service_id", "days"),
     [
-        ("特此证明。本证明自出具之日起三十日内有效。", 30),
-        ("本证明自出具之日起十五日内有效", 15),
-        ("本证明自出具之日起九十日内有效", 90),
-        ("本证明自出具之日起一百零五日内有效", 105),
-        ("本证明自出具之日起30日内有效", 30),
-        ("该笔贷款已全部结清。特此证明。", None),
-        ("本证明自出具之日起三三日内有效", None),
-        ("本证明自出具之日起零日内有效", None),
+        ("person-deposit-certificate", 30),
+        ("unit-deposit-certificate", 30),
+        ("person-loan-settlement-certificate", None),
+        ("unit-interest-statement-print", None),
     ],
 )
-def test_printed_validity_read(text: str, days: int | None) -> None:
-    assert certificates.printed_validity_days(text) == days
+def test_specs_declare_validity(app: Flask, service_id: str, days: int | None) -> None:
+    printout = app.extensions["hall"].services[service_id].printout
+    assert printout.valid_days == days
 
 
 @pytest.mark.parametrize(
-    ("template", "days"),
+    ("days", "words"),
     [
-        ("person-deposit-certificate.html", 30),
-        ("unit-deposit-certificate.html", 30),
-        ("person-loan-settlement-certificate.html", None),
-        ("unit-interest-statement.html", None),
+        (1, "一"),
+        (10, "十"),
+        (15, "十五"),
+        (30, "三十"),
+        (105, "一百零五"),
+        (110, "一百一十"),
     ],
 )
-def test_print_templates_state_validity(template: str, days: int | None) -> None:
-    text = (TEMPLATES / template).read_text(encoding="utf-8")
-    assert certificates.printed_validity_days(text) == days
+def test_days_written_in_words(days: int, words: str) -> None:
+    assert chinese_count(days) == words
 
 
 def test_validity_counts_from_next_day() -> None:
@@ -177,16 +173,12 @@ def test_expired_certificate_still_shows_facts(
     assert facts["出具日期"] == chinese_date(issued)
 
 
-def test_page_follows_template_validity(
-    client: FlaskClient, app: Flask, hall_clock: HallClock, tmp_path: Path, text_of
+def test_page_follows_declared_validity(
+    client: FlaskClient, app: Flask, monkeypatch: pytest.MonkeyPatch, text_of
 ) -> None:
-    """A template that prints fifteen days makes the page count fifteen days."""
-    for template in TEMPLATES.glob("*.html"):
-        text = template.read_text(encoding="utf-8")
-        if template.name == "person-deposit-certificate.html":
-            text = text.replace("三十日内有效", "十五日内有效")
-        (tmp_path / template.name).write_text(text, encoding="utf-8")
-    app.extensions["pdf_renderer"] = PdfRenderer(templates=tmp_path)
+    """A spec that declares fifteen days prints them and makes the page count them."""
+    service = app.extensions["hall"].services["person-deposit-certificate"]
+    monkeypatch.setattr(service, "printout", replace(service.printout, valid_days=15))
     printed = print_deposit_certificate(client, text_of)
     valid_until = chinese_date(business_date() + dt.timedelta(days=15))
     facts = facts_of(verify_page(app, code_in(printed)))
