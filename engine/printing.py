@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
@@ -12,6 +13,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -28,7 +30,8 @@ from engine.forms import FormRuntime, FormState
 from engine.pages import operation_params
 from engine.proxies import parse_public_url, public_url_for
 from engine.service import Service
-from engine.storage.models import AuditEntry, PrintJob
+from engine.storage.models import AuditEntry, IssuedCertificate, PrintJob, utcnow
+from renderers.pdf.filters import chinese_date
 from renderers.pdf.renderer import MissingGlyphs, PdfRenderer
 
 log = logging.getLogger(__name__)
@@ -166,7 +169,9 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
     session = db()
     caller = _caller()
     code = certificates.new_code()
-    context = _print_context(service, code, answer)
+    # The PDF prints the business date of this instant, and the certificate stores it.
+    issued_at = utcnow()
+    context = _print_context(service, code, answer, issued_at)
     if print_jobs.row_count(answer) > current_app.config["PRINT_JOB_ROWS"]:
         summary = _summary(service, state)
         unfinished = _unfinished_job(service, caller, summary)
@@ -174,8 +179,10 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
             if print_jobs.stalled(unfinished):
                 print_jobs.start(current_app._get_current_object(), unfinished.id)
             return _job_redirect(service, unfinished)
-        return _queue(service, caller, context, code, summary)
-    certificate = certificates.issue(session, service, caller, answer, code=code)
+        return _queue(service, caller, context, code, summary, issued_at)
+    certificate = certificates.issue(
+        session, service, caller, answer, code=code, issued_at=issued_at
+    )
     try:
         content = renderer().render(service.printout.template, context)
     except MissingGlyphs as error:
@@ -199,16 +206,17 @@ def _issue(service: Service, state: FormState, answer: dict[str, Any]) -> Any:
 
 
 def _print_context(
-    service: Service, code: str, answer: dict[str, Any]
+    service: Service, code: str, answer: dict[str, Any], issued_at: dt.datetime
 ) -> dict[str, Any]:
     assert service.printout is not None
     printed_code = certificates.display_code(code)
     return {
         "title": service.printout.filename,
         "centre_name": centre_name(),
-        "issued_on": business_date(),
+        "issued_on": business_date(issued_at),
         "code": printed_code,
         "verify_url": public_url_for("certificates.verify", code=printed_code),
+        "valid_days": service.printout.valid_days,
         "data": answer,
     }
 
@@ -233,10 +241,16 @@ def _queue(
     context: dict[str, Any],
     code: str,
     summary: str,
+    issued_at: dt.datetime,
 ) -> Any:
-    """Queue a long document as a print job and redirect to its progress page."""
+    """Queue a long document as a print job and redirect to its progress page.
+
+    The job is dated at `issued_at`, the instant whose date the PDF prints, since
+    its certificate is issued at the job's `created_at` once the PDF exists.
+    """
     session = db()
     job = print_jobs.queue(session, service, caller, context, code, _address(), summary)
+    job.created_at = issued_at
     session.commit()
     log.info("print job %s queued for %s: %s rows", job.id, service.id, job.row_count)
     print_jobs.start(current_app._get_current_object(), job.id)
@@ -326,20 +340,43 @@ def _address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
+def _lookup_address() -> str:
+    return certificates.lookup_address(request.remote_addr or "unknown")
+
+
+def _verify_page(status: int, **context: Any) -> Response:
+    """Render the verification page, kept out of caches and search engines.
+
+    A certificate's facts are personal data, so no proxy or browser may store the
+    page and no search engine may list it, whatever the status.
+    """
+    context.setdefault("certificate", None)
+    context.setdefault("typed", "")
+    context.setdefault("invalid", False)
+    response = make_response(render_template("verify.html", **context), status)
+    _keep_private(response)
+    return response
+
+
+def _keep_private(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+
+
 @printing.get("/verify")
 def verify_form() -> Any:
     typed = request.args.get("code", "")
     if typed:
         code = certificates.normalise_code(typed)
         if code is not None:
-            return redirect(
+            response = redirect(
                 url_for("certificates.verify", code=certificates.display_code(code))
             )
+            _keep_private(response)
+            return response
         shown = typed[: certificates.MAX_TYPED_LENGTH]
-        return render_template(
-            "verify.html", certificate=None, typed=shown, invalid=True
-        ), 400
-    return render_template("verify.html", certificate=None, typed="", invalid=False)
+        return _verify_page(400, typed=shown, invalid=True)
+    return _verify_page(200)
 
 
 @printing.get("/verify/<code>")
@@ -352,22 +389,51 @@ def verify(code: str) -> Any:
     session = db()
     normal = certificates.normalise_code(code)
     printed = certificates.display_code(normal) if normal else ""
+    address = _lookup_address()
     # A throttled address is rejected before the look-up, and admit_lookup holds
     # back a burst of requests that passed this check together.
-    if certificates.lookups_throttled(session, _address()):
-        return _throttled(printed)
+    if certificates.lookups_throttled(session, address):
+        return _throttled(address, printed)
     found = certificates.find(session, normal) if normal else None
-    if not certificates.admit_lookup(session, _address(), found is not None):
-        return _throttled(printed)
-    context = {
-        "certificate": found,
-        "typed": printed,
-        "invalid": normal is None,
-        "code": printed,
-    }
-    return render_template("verify.html", **context), 200 if found else 404
+    if not certificates.admit_lookup(session, address, found is not None):
+        return _throttled(address, printed)
+    if found is None:
+        return _verify_page(404, typed=printed, invalid=normal is None)
+    issued = certificates.issued_on(found)
+    validity = _validity(found, issued)
+    # Dates read as the certificate prints them, such as 2026年12月5日.
+    return _verify_page(
+        200,
+        certificate=found,
+        typed=printed,
+        code=printed,
+        issued_on=chinese_date(issued),
+        validity=validity,
+        valid_until=chinese_date(validity.valid_until) if validity else "",
+    )
 
 
-def _throttled(printed: str) -> Any:
-    log.warning("verification look-ups throttled for %s", _address())
-    return render_template("verify.html", throttled=True, typed=printed), 429
+def _validity(
+    certificate: IssuedCertificate, issued: dt.date
+) -> certificates.Validity | None:
+    """Return the validity that the certificate's spec declares, as of today.
+
+    The print template states the same days, which the spec check enforces.
+    A certificate without one, or whose service is gone, gets None.
+    """
+    # NOTE: the spec as it reads now gives the days, so a changed valid_days also
+    # changes the page of certificates printed before the change.
+    service = current_hall().services.get(certificate.service_id)
+    if service is None or service.printout is None:
+        return None
+    days = service.printout.valid_days
+    if days is None:
+        return None
+    return certificates.validity(issued, days, business_date())
+
+
+def _throttled(address: str, printed: str) -> Response:
+    log.warning("verification look-ups throttled for %s", address)
+    response = _verify_page(429, throttled=True, typed=printed)
+    response.headers["Retry-After"] = str(certificates.retry_after(db(), address))
+    return response

@@ -180,6 +180,8 @@ class Printout:
     template: str
     filename: str
     facts: tuple[Fact, ...] = ()
+    # Days the certificate stays valid after its day of issue; None for no limit.
+    valid_days: int | None = None
 
 
 @dataclass
@@ -443,6 +445,7 @@ def _build_printout(spec: dict[str, Any]) -> Printout:
         operation=section["operation"],
         template=section["template"],
         filename=section.get("filename", spec["title"]),
+        valid_days=section.get("valid_days"),
         facts=tuple(
             Fact(
                 name=item["name"],

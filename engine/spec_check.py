@@ -467,6 +467,7 @@ PRINT_PAGE_NAMES = frozenset(
         "centre_name",
         "issued_on",
         "verify_url",
+        "valid_days",
         "seal_image",
         "qr_data_uri",
         "service",
@@ -969,9 +970,7 @@ class _SpecRules:
                     )
             for index, name in enumerate(reference):
                 if name in columns:
-                    self.report(
-                        "E417", path + ("reference-columns", index), name=name
-                    )
+                    self.report("E417", path + ("reference-columns", index), name=name)
             if key not in columns:
                 self.report("E412", path + ("key",), key=key)
             prefill = table.get("prefill")
@@ -1077,6 +1076,13 @@ class _SpecRules:
         for name in sorted(used - provided):
             hint = did_you_mean(name, provided, "name")
             self.report("E506", path, template=template, name=name, hint=hint)
+        # The verification page counts the validity that the paper states, so the
+        # spec declares it exactly when the template prints it.
+        declared = "valid_days" in section
+        if declared and "valid_days" not in used:
+            self.report("E508", ("print", "valid_days"), template=template)
+        elif "valid_days" in used and not declared:
+            self.report("E509", path, template=template)
 
 
 def _cycle_from(start: _Node, graph: dict[_Node, set[_Node]]) -> list[_Node] | None:

@@ -384,6 +384,19 @@ _CODES = (
         "print-template-invalid",
         "the print template {template!r} cannot be read: {problem}",
     ),
+    Code(
+        "E508",
+        "print-validity-unprinted",
+        "the print template {template!r} does not print valid_days, so the "
+        "verification page would count a validity that the certificate never states; "
+        "print it in words with valid_days|chinese_count",
+    ),
+    Code(
+        "E509",
+        "print-validity-undeclared",
+        "the print template {template!r} prints valid_days, which the spec does not "
+        "declare; add print.valid_days, the days the certificate stays valid",
+    ),
     Code("E599", "rule-other", "{detail}"),
     # Warnings ------------------------------------------------------------------------
     Code(

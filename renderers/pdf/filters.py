@@ -48,6 +48,32 @@ def chinese_month(value: Any) -> str:
     return f"{year}年{int(month)}月"
 
 
+DIGITS = "零一二三四五六七八九"
+
+
+def chinese_count(value: Any) -> str:
+    """Write a whole number from 1 to 999 in Chinese numerals, as 三十 or 一百零五.
+
+    Official documents write counts of days this way, such as 三十日内有效.
+    """
+    number = int(value)
+    if not 0 < number < 1000:
+        raise ValueError(f"{number} is outside the counts 1 to 999 written in words")
+    hundreds, rest = divmod(number, 100)
+    tens, ones = divmod(rest, 10)
+    words = ""
+    if hundreds:
+        words += DIGITS[hundreds] + "百"
+        if rest and tens == 0:
+            words += "零"
+    if tens:
+        # 十五 on its own, but 一百一十五 after hundreds.
+        words += ("" if tens == 1 and not hundreds else DIGITS[tens]) + "十"
+    if ones:
+        words += DIGITS[ones]
+    return words
+
+
 # The statement's name column fits this many hanzi at 9pt (see certificate.css).
 NAME_CHARACTERS = 6
 # Names of many ethnic minorities join their parts with a middle dot: U+00B7 as
@@ -88,6 +114,7 @@ PRINT_FILTERS: dict[str, Callable[..., str]] = {
     "capitals": capitals,
     "chinese_date": chinese_date,
     "chinese_month": chinese_month,
+    "chinese_count": chinese_count,
     "name_cell": name_cell,
 }
 PRINT_GLOBALS: dict[str, Callable[..., str]] = {"qr_data_uri": qr_data_uri}

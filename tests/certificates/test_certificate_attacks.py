@@ -190,6 +190,49 @@ def test_throttled_retries_not_counted(client: FlaskClient, app: Flask) -> None:
     assert recorded == certificates.MAX_MISSES_PER_ADDRESS
 
 
+@pytest.mark.parametrize(
+    ("remote", "counted_as"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:DB8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("fe80::1%eth0", "fe80::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_lookup_address_of_client(remote: str, counted_as: str) -> None:
+    assert certificates.lookup_address(remote) == counted_as
+
+
+def look_up_from(client: FlaskClient, address: str) -> int:
+    page = client.get(f"/verify/{random_code()}", environ_base={"REMOTE_ADDR": address})
+    return page.status_code
+
+
+def test_ipv6_throttled_by_64_prefix(client: FlaskClient, app: Flask) -> None:
+    """Changing the last 64 bits of an IPv6 address does not reset the count."""
+    for host in range(1, certificates.MAX_MISSES_PER_ADDRESS + 1):
+        assert look_up_from(client, f"2001:db8:1:2::{host:x}") == 404
+    with app.extensions["hall"].session_factory() as session:
+        counted = set(session.scalars(select(VerificationLookup.address)))
+
+    assert look_up_from(client, "2001:db8:1:2:ffff:ffff:ffff:ffff") == 429
+    assert look_up_from(client, "2001:db8:1:3::1") == 404
+    assert look_up_from(client, "192.0.2.7") == 404
+    assert counted == {"2001:db8:1:2::/64"}
+
+
+def test_ipv4_mapped_counted_as_ipv4(client: FlaskClient) -> None:
+    for _ in range(certificates.MAX_MISSES_PER_ADDRESS):
+        assert look_up_from(client, "::ffff:192.0.2.7") == 404
+
+    assert look_up_from(client, "192.0.2.7") == 429
+    assert look_up_from(client, "192.0.2.8") == 404
+
+
 # Repeated print requests --------------------------------------------------------
 
 

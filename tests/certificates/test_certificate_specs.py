@@ -25,7 +25,7 @@ print:
   operation: certificate.person_deposit
   template: {template}
   filename: 个人住房公积金缴存证明
-  facts:
+{validity}  facts:
     - {{name: name, label: 姓名}}
     - {{name: {second}, label: 余额, type: money}}
 """
@@ -36,10 +36,14 @@ def check(
     kind: str = "print",
     template: str = "person-deposit-certificate.html",
     second: str = "balance",
+    valid_days: int | None = 30,
 ) -> tuple:
     path = tmp_path / "person" / "person-x.yaml"
     path.parent.mkdir(exist_ok=True)
-    text = PRINT_SPEC.format(kind=kind, template=template, second=second)
+    validity = f"  valid_days: {valid_days}\n" if valid_days is not None else ""
+    text = PRINT_SPEC.format(
+        kind=kind, template=template, second=second, validity=validity
+    )
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return check_file(path, policy_names=Policy.from_file(POLICY).names())
 
@@ -53,6 +57,7 @@ def test_print_spec_valid_and_built(tmp_path: Path) -> None:
     assert service.printout.template == "person-deposit-certificate.html"
     assert service.printout.filename == "个人住房公积金缴存证明"
     assert [column.name for column in service.printout.facts] == ["name", "balance"]
+    assert service.printout.valid_days == 30
 
 
 @pytest.mark.parametrize(
@@ -70,6 +75,16 @@ def test_print_spec_valid_and_built(tmp_path: Path) -> None:
         ({"second": "name"}, "print.facts[1].name", "already used"),
         # a template path outside the templates folder
         ({"template": "../secret.html"}, "print.template", "is not valid"),
+        # a template that prints the validity of a spec that declares none
+        ({"valid_days": None}, "print.template", "does not declare"),
+        # a validity that the template never prints
+        (
+            {"template": "person-loan-settlement-certificate.html"},
+            "print.valid_days",
+            "does not print valid_days",
+        ),
+        # a validity of zero days
+        ({"valid_days": 0}, "print.valid_days", ""),
     ],
 )
 def test_print_spec_errors(
