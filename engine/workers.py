@@ -53,6 +53,9 @@ def _quit_once(worker: Any) -> None:
     # Ctrl-C reaches both the worker and the arbiter, which then sends SIGQUIT. That
     # second signal would cut short the worker_exit hook that gives back print jobs.
     # A handler that returns, unlike SIG_IGN, also takes a signal already pending.
+    # NOTE: in gunicorn 27.0.1 a second signal that comes before this hook, while the
+    # first handler shuts down the gthread pool, deadlocks the worker. The arbiter
+    # kills it after graceful_timeout, and its print job waits for the LEASE.
     def ignore(number: int, frame: object) -> None:
         log.info(
             "gunicorn worker %s is already quitting, so signal %s is ignored",
