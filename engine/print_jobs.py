@@ -314,10 +314,12 @@ def _run(app: Flask, job_id: int) -> None:
     except Exception:
         log.exception("print job %s stopped", job_id)
     finally:
-        with _threads_lock:
-            _threads.pop(job_id, None)
+        # The claim goes before the thread's entry, so it is never the claim of a
+        # new thread that start() begins for the same job.
         with _claims_lock:
             _claims.pop(job_id, None)
+        with _threads_lock:
+            _threads.pop(job_id, None)
 
 
 def render(app: Flask, job_id: int) -> None:
