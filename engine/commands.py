@@ -285,13 +285,22 @@ def serve(host: str, port: int, workers: int | None, delivery: bool) -> None:
         run_gunicorn(host, port, workers, delivery)
         return
 
+    import signal
+
     from werkzeug.serving import run_simple
+
+    from engine import print_jobs
 
     if delivery:
         from engine.delivery import BackgroundDelivery, DeliveryWorker
 
         BackgroundDelivery(DeliveryWorker(hall.session_factory, hall.router))
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    # SIGTERM, as a service manager sends it, stops the server as Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        print_jobs.stop_rendering()
 
 
 @click.command("deliver")

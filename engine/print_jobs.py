@@ -6,10 +6,11 @@ thread of the same process renders the template, hands the layout to a child pro
 and stores the PDF with its certificate. The applicant's page requests the job's
 state every few seconds and offers the download once it is ready.
 
-The rendering thread renews its claim on the job while the layout runs. When a
-process ends, its job's claim is no longer renewed, so after a LEASE the job is
-claimed again the next time its page is requested. A thread that finds its claim
-taken over drops its work.
+The rendering thread renews its claim on the job while the layout runs. A serving
+process that is ending calls stop_rendering, which gives its job back to the queue, so
+the next process that serves the job's page claims it at once. A process that is
+killed no longer renews its claim, so after a LEASE the job is claimed again the next
+time its page is requested. A thread that finds its claim taken over drops its work.
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ from typing import Any, Self
 
 from flask import Flask
 from sqlalchemy import or_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from connectors import http as wire
 from connectors.base import Caller
 from engine import certificates
 from engine.service import Service
 from engine.storage.models import AuditEntry, PrintJob, utcnow
-from renderers.pdf.renderer import MissingGlyphs, pdf_in_child_process
+from renderers.pdf.renderer import (
+    LayoutStopped,
+    MissingGlyphs,
+    pdf_in_child_process,
+    stop_layouts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,12 @@ GAVE_UP = "证明生成失败，请稍后重新打印；如仍失败，请联系
 _layout_slot = threading.BoundedSemaphore(1)
 _threads_lock = threading.Lock()
 _threads: dict[int, threading.Thread] = {}
+# Each job a thread of this process claimed, by id, with the claim's session factory
+# and attempt. stop_rendering gives back each job still rendering in that attempt.
+_claims_lock = threading.Lock()
+_claims: dict[int, tuple[sessionmaker[Session], int]] = {}
+# Set by stop_rendering, after which this process claims no job.
+_ending = threading.Event()
 
 
 def row_count(data: Mapping[str, Any]) -> int:
@@ -302,6 +314,10 @@ def _run(app: Flask, job_id: int) -> None:
     except Exception:
         log.exception("print job %s stopped", job_id)
     finally:
+        # The claim goes before the thread's entry, so it is never the claim of a
+        # new thread that start() begins for the same job.
+        with _claims_lock:
+            _claims.pop(job_id, None)
         with _threads_lock:
             _threads.pop(job_id, None)
 
@@ -316,11 +332,14 @@ def render(app: Flask, job_id: int) -> None:
 
     hall = app.extensions["hall"]
     with hall.session_factory() as session:
-        if not _claim(session, job_id):
-            return
-        job = session.get(PrintJob, job_id)
-        assert job is not None
-        attempt = job.attempts
+        # Under the lock, stop_rendering finds every claim made before it began.
+        with _claims_lock:
+            if _ending.is_set() or not _claim(session, job_id):
+                return
+            job = session.get(PrintJob, job_id)
+            assert job is not None
+            attempt = job.attempts
+            _claims[job_id] = (hall.session_factory, attempt)
         service = hall.services.get(job.service_id)
         context = decode(job.context["print"])
         session.commit()
@@ -330,6 +349,10 @@ def render(app: Flask, job_id: int) -> None:
                     raise LookupError(f"print service {job.service_id} is gone")
                 page = renderer().html(service.printout.template, context)
                 content = pdf_in_child_process(page)
+        except LayoutStopped as error:
+            # stop_rendering gave the job back before it stopped the layouts.
+            log.info("print job %s attempt %s stopped: %s", job_id, attempt, error)
+            return
         except MissingGlyphs as error:
             log.error("print job %s not rendered: %s", job_id, error)
             if _still_claimed(session, job_id, attempt):
@@ -372,6 +395,47 @@ def render(app: Flask, job_id: int) -> None:
             job.row_count,
             len(content),
         )
+
+
+def stop_rendering() -> None:
+    """Give back the jobs this process renders and end their layouts.
+
+    A serving process that is ending calls it. Each job goes back to the queue with
+    its attempt returned, so the next process that serves its page claims it at once
+    instead of after the LEASE. This process claims no job afterwards.
+    """
+    with _claims_lock:
+        _ending.set()
+        claims = list(_claims.items())
+    for job_id, (session_factory, attempt) in claims:
+        _give_back(session_factory, job_id, attempt)
+    stop_layouts()
+
+
+def _give_back(
+    session_factory: sessionmaker[Session], job_id: int, attempt: int
+) -> None:
+    try:
+        with session_factory() as session:
+            given_back = session.execute(
+                update(PrintJob)
+                .where(
+                    PrintJob.id == job_id,
+                    PrintJob.status == RENDERING,
+                    PrintJob.attempts == attempt,
+                )
+                .values(status=QUEUED, attempts=attempt - 1)
+            )
+            session.commit()
+    except Exception:
+        log.exception(
+            "failed to give back print job %s, so another process claims it after %s",
+            job_id,
+            LEASE,
+        )
+        return
+    if given_back.rowcount:
+        log.info("print job %s given back: this process is ending", job_id)
 
 
 def _still_claimed(session: Session, job_id: int, attempt: int) -> bool:

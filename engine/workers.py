@@ -9,6 +9,8 @@ rows, deliveries are claimed rows and attachments are files in the attachments f
 from __future__ import annotations
 
 import logging
+import os
+import signal
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -47,6 +49,33 @@ def _start_delivery(worker: Any) -> None:
     log.info("gunicorn worker %s delivers in a background thread", worker.pid)
 
 
+def _quit_once(worker: Any) -> None:
+    # Ctrl-C reaches both the worker and the arbiter, which then sends SIGQUIT. That
+    # second signal would cut short the worker_exit hook that gives back print jobs.
+    # A handler that returns, unlike SIG_IGN, also takes a signal already pending.
+    # NOTE: in gunicorn 27.0.1 a second signal that comes before this hook, while the
+    # first handler shuts down the gthread pool, deadlocks the worker. The arbiter
+    # kills it after graceful_timeout, and its print job waits for the LEASE.
+    def ignore(number: int, frame: object) -> None:
+        log.info(
+            "gunicorn worker %s is already quitting, so signal %s is ignored",
+            worker.pid,
+            number,
+        )
+
+    signal.signal(signal.SIGINT, ignore)
+    signal.signal(signal.SIGQUIT, ignore)
+
+
+def _stop_print_jobs(server: Any, worker: Any) -> None:
+    # gunicorn also calls worker_exit in the arbiter for a worker that had already
+    # ended. Only the worker's own process renders print jobs.
+    if worker.pid == os.getpid():
+        from engine.print_jobs import stop_rendering
+
+        stop_rendering()
+
+
 def run_gunicorn(host: str, port: int, workers: int, delivery: bool) -> None:
     """Serve on host:port with `workers` processes until gunicorn is stopped."""
     options: dict[str, Any] = {
@@ -58,6 +87,10 @@ def run_gunicorn(host: str, port: int, workers: int, delivery: bool) -> None:
         # The worker's process id in each line shows which worker served a request.
         "access_log_format": '%(h)s pid=%(p)s "%(r)s" %(s)s %(b)s %(M)sms',
         "timeout": 60,
+        # A worker that exits (stopped, restarted or timed out) gives back its
+        # print jobs at once, because otherwise it waits for their layouts to end.
+        "worker_int": _quit_once,
+        "worker_exit": _stop_print_jobs,
     }
     if delivery:
         options["post_worker_init"] = _start_delivery

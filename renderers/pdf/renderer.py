@@ -8,9 +8,11 @@ import gc
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -156,26 +158,74 @@ class PdfRenderer:
         return self._font_config, self._stylesheet
 
 
+# Process ids of the layouts that this process's threads wait for.
+_layouts_lock = threading.Lock()
+_layouts: set[int] = set()
+# Set by stop_layouts, after which this process starts no layout.
+_layouts_stopped = threading.Event()
+
+
+class LayoutStopped(Exception):
+    """Raised for a layout that stop_layouts ended or kept from starting."""
+
+
 def pdf_in_child_process(page: str) -> bytes:
     """Lay out rendered HTML in a new process and return the PDF.
 
     Laying out a statement of 20,000 rows took 2.8 GB. A process of its own returns
     that memory when it ends, and leaves the serving process free for requests.
+
+    concurrent.futures joins its pools at interpreter exit (CPython 3.11), so a
+    process that is ending calls stop_layouts first, or it waits for the layout to
+    finish. Raises LayoutStopped for a layout that stop_layouts ended or kept from
+    starting.
     """
-    # NOTE: a serving process that exits normally, as a gunicorn worker does on a
-    # restart, waits for a running layout, because concurrent.futures joins its pools
-    # at interpreter exit (CPython 3.11). gunicorn then kills it after its graceful
-    # timeout, and the job waits for its LEASE before another process takes it over.
     with layout_pool() as pool:
-        return pool.submit(_child_pdf, page).result()
+        # The pool's only process runs both calls, so this is the layout's process.
+        pid = pool.submit(os.getpid).result()
+        with _layouts_lock:
+            if _layouts_stopped.is_set():
+                raise LayoutStopped("no layout starts in a process that is ending")
+            _layouts.add(pid)
+        try:
+            return pool.submit(_child_pdf, page).result()
+        except BrokenProcessPool:
+            if _layouts_stopped.is_set():
+                raise LayoutStopped("the layout was ended with its process") from None
+            raise
+        finally:
+            with _layouts_lock:
+                _layouts.discard(pid)
+
+
+def stop_layouts() -> None:
+    """End the running layouts of this process and let no other start."""
+    with _layouts_lock:
+        _layouts_stopped.set()
+        for pid in _layouts:
+            log.info("ending layout process %s because its parent is ending", pid)
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # The layout process already ended on its own.
 
 
 def layout_pool() -> ProcessPoolExecutor:
     """Return a pool of one spawned process for a layout, which ends with its parent."""
     spawn = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(
-        max_workers=1, mp_context=spawn, initializer=_end_with_parent
+        max_workers=1, mp_context=spawn, initializer=_init_layout_process
     )
+
+
+def _init_layout_process() -> None:
+    # Ctrl-C in a terminal reaches the whole process group, but the serving process
+    # ends its layout itself, after it has given the job back.
+    # NOTE: a service manager that sends SIGTERM to every process of the service
+    # (systemd's default KillMode=control-group) ends the layout first, and the job
+    # then uses up one of its attempts.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
 
 
 def _end_with_parent() -> None:
