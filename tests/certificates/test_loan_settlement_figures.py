@@ -9,6 +9,7 @@ and the day the loan was settled.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -25,7 +26,7 @@ from person_support import (
     table_of,
 )
 from sqlalchemy import delete, select, update
-from support import csrf_token, errors_of, login_person
+from support import csrf_token, errors_of, login_person, parse
 
 from connectors.base import Caller, Rejected
 from connectors.embedded.certificates import RECORDS_INCOMPLETE
@@ -45,6 +46,7 @@ REPAYMENTS_URL = "/person/person-loan-repayments"
 # The second demo login, whose one-year loan ended with its last instalment.
 SETTLED_ACCOUNT = "020100000120"
 ZERO = Decimal("0.00")
+CODE = re.compile(r"验证码：([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4})")
 
 
 def chinese(day: dt.date) -> str:
@@ -168,6 +170,18 @@ def test_early_full_repayment(
     interest = sum((row.interest for row in paid), ZERO)
     text = squeeze(text_of(content))
     assert_settled(text, Decimal("300000.00"), interest, near_midnight, "提前还款结清")
+
+    # The verification page shows the same settlement as the paper.
+    code = CODE.search(text)
+    assert code is not None
+    page = app.test_client().get(f"/verify/{code.group(1)}")
+    assert page.status_code == 200
+    facts = parse(page).find(id="verify-facts")
+    assert facts is not None
+    shown = facts.get_text(" ", strip=True)
+    assert f"结清日期 {chinese(near_midnight)}" in shown
+    assert "结清方式 提前还款结清" in shown
+    assert "累计偿还本金（元） 300,000.00" in shown
 
     rows = history(client, loan)
     lump = [row for row in rows if row[1] == "提前还款"]
