@@ -4,6 +4,7 @@ loan settlement certificates, each scoped to the caller's own unit or account.""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -13,18 +14,21 @@ from sqlalchemy import func, select
 from connectors.base import Caller, NotFound, Rejected
 from connectors.embedded import codes, finance, inputs
 from connectors.embedded.context import CoreContext
+from connectors.embedded.early_repayment import FULL
 from connectors.embedded.interest import settled_years, year_settlements
-from connectors.embedded.masks import mask_account, mask_id_number
-from connectors.embedded.models import (
-    Account,
-    LedgerEntry,
-    Loan,
-    LoanInstalment,
+from connectors.embedded.loan_accounts import (
+    early_repayments,
+    instalments,
+    settlement_date,
 )
+from connectors.embedded.masks import mask_account, mask_id_number
+from connectors.embedded.models import Account, LedgerEntry, Loan
 from connectors.embedded.persons import account as account_card
 from connectors.embedded.scope import caller_account, caller_unit
 from connectors.embedded.units import deposit_for
 from connectors.embedded.units import profile as unit_card
+
+log = logging.getLogger(__name__)
 
 ZERO = Decimal("0.00")
 METHOD_LABELS = {
@@ -33,6 +37,9 @@ METHOD_LABELS = {
 }
 CONTRACT_NOT_FOUND = "未找到该借款合同"
 NOT_SETTLED = "该借款合同尚未结清，结清后才能打印贷款结清证明"
+RECORDS_INCOMPLETE = (
+    "该借款合同的还款记录不完整，暂不能打印贷款结清证明，请联系公积金中心核实"
+)
 NO_SETTLEMENT = "该年度没有结息记录，请选择其他年度"
 
 
@@ -171,7 +178,9 @@ def loan_settlement(
 ) -> dict:
     """Return the settlement certificate of one of the depositor's settled loans.
 
-    Another person's contract is reported as not found; an unsettled one is rejected.
+    Another person's contract is reported as not found. An unsettled one is
+    rejected, and so is a settled one whose repayments on record do not add up to
+    the loan amount.
     """
     _own, person = caller_account(context, caller)
     number = inputs.text(params, "contract_number", "借款合同编号")
@@ -182,12 +191,28 @@ def loan_settlement(
         raise NotFound(CONTRACT_NOT_FOUND, field="contract_number")
     if loan.status != codes.LOAN_SETTLED or loan.balance != 0:
         raise Rejected(NOT_SETTLED, field="contract_number")
-    paid = context.session.scalars(
-        select(LoanInstalment).where(
-            LoanInstalment.loan_id == loan.id, LoanInstalment.paid_on.is_not(None)
+    paid = [row for row in instalments(context, loan) if row.paid_on is not None]
+    early = early_repayments(context, loan)
+    settled_on = settlement_date(context, loan)
+    principal_paid = sum((row.principal for row in paid), ZERO) + sum(
+        (row.principal for row in early), ZERO
+    )
+    interest_paid = sum((row.interest for row in paid), ZERO) + sum(
+        (row.interest for row in early), ZERO
+    )
+    # The certificate states that the whole principal was repaid on a given day, so
+    # the repayments on record must add up to the loan amount.
+    if settled_on is None or principal_paid != loan.amount:
+        log.warning(
+            "settlement certificate of contract %s rejected: principal repaid %s of"
+            " %s, settlement date %s",
+            loan.contract_number,
+            principal_paid,
+            loan.amount,
+            settled_on,
         )
-    ).all()
-    settled_on = max((row.paid_on for row in paid if row.paid_on), default=None)
+        raise Rejected(RECORDS_INCOMPLETE, field="contract_number")
+    settled_early = any(row.kind == FULL for row in early)
     return {
         "contract_number": loan.contract_number,
         "name": person.name,
@@ -198,8 +223,9 @@ def loan_settlement(
         "method_label": METHOD_LABELS.get(loan.method, loan.method),
         "start_date": loan.start_date,
         "settled_on": settled_on,
-        "principal_paid": sum((row.principal for row in paid), ZERO),
-        "interest_paid": sum((row.interest for row in paid), ZERO),
+        "settlement_label": "提前还款结清" if settled_early else "按期还款结清",
+        "principal_paid": principal_paid,
+        "interest_paid": interest_paid,
         "bank": loan.bank,
         "house_address": loan.house_address,
     }

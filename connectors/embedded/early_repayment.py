@@ -14,7 +14,7 @@ from connectors.embedded import finance, inputs, review
 from connectors.embedded.codes import LOAN_SETTLED
 from connectors.embedded.context import CoreContext
 from connectors.embedded.loan_accounts import instalments, lock_borrower, own_loan
-from connectors.embedded.models import Loan, LoanInstalment, ReviewItem
+from connectors.embedded.models import Loan, LoanInstalment, LoanRepayment, ReviewItem
 from connectors.embedded.scope import caller_account
 
 EARLY_REPAYMENT = "loan.early_repayment"
@@ -122,10 +122,12 @@ def describe(plan: Plan) -> dict[str, Any]:
 
 
 def approve(context: CoreContext, item: ReviewItem) -> None:
-    """Replace the unpaid instalments with the new schedule and lower the balance.
+    """Record the repayment, lower the balance and replace the unpaid instalments.
 
     The plan is worked out again on the loan as it is on approval, with the
-    amount and the choice the depositor made.
+    amount and the choice the depositor made. The repayment is dated on the
+    business date of the approval. A full repayment leaves no instalment and
+    settles the loan.
     """
     caller = Caller("person", person_account=item.person_account)
     loan = own_loan(context, caller, item.payload["contract"])
@@ -149,7 +151,19 @@ def approve(context: CoreContext, item: ReviewItem) -> None:
             )
         )
     loan.balance = plan.balance - plan.amount
-    # The balances as approved, which the repayment history shows.
+    context.session.add(
+        LoanRepayment(
+            loan_id=loan.id,
+            repaid_on=context.today,
+            kind=plan.mode,
+            payment=plan.amount,
+            principal=plan.amount,
+            interest=ZERO,
+            balance=loan.balance,
+            application_number=item.application_number,
+        )
+    )
+    # The balances as approved, kept with the application.
     item.payload = review.plain(
         {**item.payload, "balance": plan.balance, "balance_after": loan.balance}
     )

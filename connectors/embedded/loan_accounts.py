@@ -15,8 +15,15 @@ from connectors.embedded.bookings import lock_account
 from connectors.embedded.codes import LOAN_REPAYING, LOAN_SETTLED, LOAN_STATUS
 from connectors.embedded.context import CoreContext
 from connectors.embedded.masks import mask_account
-from connectors.embedded.models import Loan, LoanInstalment, Person, ReviewItem
+from connectors.embedded.models import (
+    Loan,
+    LoanInstalment,
+    LoanRepayment,
+    Person,
+    ReviewItem,
+)
 from connectors.embedded.scope import caller_account
+from engine.clock import business_date
 from engine.identifiers import mask_mobile
 
 CONTRACT_NOT_FOUND = "未找到该借款合同编号"
@@ -114,6 +121,39 @@ def instalments(context: CoreContext, loan: Loan) -> list[LoanInstalment]:
     )
 
 
+def early_repayments(context: CoreContext, loan: Loan) -> list[LoanRepayment]:
+    """Return the loan's repayments outside its schedule, oldest first."""
+    return list(
+        context.session.scalars(
+            select(LoanRepayment)
+            .where(LoanRepayment.loan_id == loan.id)
+            .order_by(LoanRepayment.repaid_on, LoanRepayment.id)
+        )
+    )
+
+
+def repaid_total(context: CoreContext, loan: Loan) -> Decimal:
+    """Sum the principal and interest paid on a loan, by instalment or early repayment."""
+    scheduled = sum(
+        (row.payment for row in instalments(context, loan) if row.paid_on), ZERO
+    )
+    early = sum((row.payment for row in early_repayments(context, loan)), ZERO)
+    return scheduled + early
+
+
+def settlement_date(context: CoreContext, loan: Loan) -> dt.date | None:
+    """Return the day of a settled loan's last repayment, or None if it is not settled.
+
+    That is the due date of the last instalment, or the day an early repayment of the
+    rest was approved. A settled loan without any repayment also returns None.
+    """
+    if loan.status != LOAN_SETTLED:
+        return None
+    days = [row.paid_on for row in instalments(context, loan) if row.paid_on]
+    days += [row.repaid_on for row in early_repayments(context, loan)]
+    return max(days, default=None)
+
+
 def account_card(
     context: CoreContext, caller: Caller, params: Mapping[str, Any]
 ) -> dict:
@@ -132,7 +172,7 @@ def account_card(
         "rate": loan.rate,
         "method_label": METHOD_LABELS.get(loan.method, loan.method),
         "start_date": loan.start_date,
-        "end_date": rows[-1].due_date if rows else None,
+        "end_date": _end_date(context, loan, rows),
         "balance": loan.balance,
         "status_label": LOAN_STATUS.get(loan.status, loan.status),
         "paid_months": len(paid),
@@ -148,6 +188,16 @@ def account_card(
         "mobile": mask_mobile(person.mobile),
         "address": person.address,
     }
+
+
+def _end_date(
+    context: CoreContext, loan: Loan, rows: list[LoanInstalment]
+) -> dt.date | None:
+    """Return the settlement date of a settled loan, else its last instalment's."""
+    settled_on = settlement_date(context, loan)
+    if settled_on is not None:
+        return settled_on
+    return rows[-1].due_date if rows else None
 
 
 def repayments(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> list:
@@ -169,38 +219,21 @@ def repayments(context: CoreContext, caller: Caller, params: Mapping[str, Any]) 
         for row in instalments(context, loan)
         if row.paid_on is not None and start <= row.paid_on < end
     ]
-    for item in _approved_early_repayments(context, caller, loan):
-        day = item.decided_at.date() if item.decided_at else item.created_at.date()
-        if start <= day < end:
-            amount = Decimal(item.payload["amount"])
+    for repayment in early_repayments(context, loan):
+        if start <= repayment.repaid_on < end:
             rows.append(
                 {
-                    "date": day,
+                    "date": repayment.repaid_on,
                     "kind_label": "提前还款",
                     "month": None,
-                    "payment": amount,
-                    "principal": amount,
-                    "interest": ZERO,
+                    "payment": repayment.payment,
+                    "principal": repayment.principal,
+                    "interest": repayment.interest,
                     "penalty": ZERO,
-                    "balance": Decimal(item.payload["balance_after"]),
+                    "balance": repayment.balance,
                 }
             )
     return rows
-
-
-def _approved_early_repayments(
-    context: CoreContext, caller: Caller, loan: Loan
-) -> list[ReviewItem]:
-    items = context.session.scalars(
-        select(ReviewItem).where(
-            ReviewItem.operation == "loan.early_repayment",
-            ReviewItem.person_account == caller.person_account,
-            ReviewItem.status == "approved",
-        )
-    )
-    return [
-        item for item in items if item.payload.get("contract") == loan.contract_number
-    ]
 
 
 def progress(context: CoreContext, caller: Caller, params: Mapping[str, Any]) -> list:
@@ -237,8 +270,9 @@ def _loan_steps(context: CoreContext, loan: Loan) -> list[dict[str, Any]]:
                 f"已还 {len(paid)}/{len(rows)} 期，剩余本金 {loan.balance:,.2f} 元",
             )
         )
-    if loan.status == LOAN_SETTLED and paid:
-        steps.append(_step(paid[-1].paid_on, contract, "贷款结清", "已完成", ""))
+    settled_on = settlement_date(context, loan)
+    if settled_on is not None:
+        steps.append(_step(settled_on, contract, "贷款结清", "已完成", ""))
     elif loan.status == LOAN_REPAYING and len(paid) < len(rows):
         due = rows[len(paid)]
         steps.append(
@@ -263,7 +297,8 @@ def _application_steps(context: CoreContext, caller: Caller) -> list[dict[str, A
     )
     steps = []
     for item in items:
-        day = (item.decided_at or item.created_at).date()
+        # Timestamps are stored in UTC, but the timeline shows dates in China.
+        day = business_date(item.decided_at or item.created_at)
         steps.append(
             _step(
                 day,

@@ -190,6 +190,32 @@ class LoanInstalment(CoreBase):
     paid_on: Mapped[dt.date | None]
 
 
+class LoanRepayment(CoreBase):
+    """A repayment of a loan outside its schedule: an early repayment, partial or full.
+
+    Scheduled instalments are recorded in `core_loan_schedule` once paid. `payment`
+    is `principal` plus `interest`, paid on `repaid_on`, and `balance` is the
+    principal still owed after it.
+    """
+
+    __tablename__ = "core_loan_repayment"
+    __table_args__ = (
+        Index("ix_core_loan_repayment_loan_date", "loan_id", "repaid_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loan_id: Mapped[int] = mapped_column(ForeignKey("core_loan.id"))
+    repaid_on: Mapped[dt.date]
+    # early_repayment.PARTIAL or early_repayment.FULL.
+    kind: Mapped[str] = mapped_column(String(10))
+    payment: Mapped[Decimal] = mapped_column(Money)
+    principal: Mapped[Decimal] = mapped_column(Money)
+    interest: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    # The approved application the repayment came from.
+    application_number: Mapped[str | None] = mapped_column(String(40))
+
+
 class PartnerProject(CoreBase):
     """A housing project whose buyers may take HPF loans through partner banks."""
 

@@ -159,6 +159,7 @@ def collect_due_instalments(context: CoreContext) -> int:
     With a balance offset signed, an instalment is paid from the HPF balance with an
     offset entry in the ledger. Without one, or when the balance falls short, the
     bank collects it from the repayment card and the HPF account is not touched.
+    Paying the last instalment settles the loan and ends its balance offset.
     """
     due = context.session.scalars(
         select(LoanInstalment)
@@ -178,7 +179,9 @@ def collect_due_instalments(context: CoreContext) -> int:
         instalment.paid_on = instalment.due_date
         loan.balance = instalment.balance
         if loan.balance == 0:
+            # A settled loan has nothing left for the balance offset to pay.
             loan.status = LOAN_SETTLED
+            loan.offset_signed = False
         count += 1
     return count
 

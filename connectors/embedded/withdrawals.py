@@ -29,7 +29,7 @@ from connectors.embedded.codes import (
 )
 from connectors.embedded.context import CoreContext
 from connectors.embedded.finance import add_months
-from connectors.embedded.loan_accounts import instalments, own_loan
+from connectors.embedded.loan_accounts import own_loan, repaid_total
 from connectors.embedded.models import Account, LedgerEntry, Loan, Person, ReviewItem
 from connectors.embedded.person_deposit_proof import consecutive_months
 from connectors.embedded.scope import caller_account
@@ -308,10 +308,7 @@ def _repayment(
             context, caller, inputs.text(params, "contract", "借款合同编号")
         )
         contract = loan.contract_number
-        repaid = sum(
-            (row.payment for row in instalments(context, loan) if row.paid_on),
-            ZERO,
-        )
+        repaid = repaid_total(context, loan)
     elif loan_type == COMMERCIAL_LOAN:
         bank = inputs.text(params, "commercial_bank", "贷款银行")
         contract = inputs.text(params, "commercial_contract", "商业贷款合同编号")

@@ -7,6 +7,7 @@ month, not by the code under test.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from support import csrf_token, errors_of, login_person
 
 from connectors.embedded.models import Loan, LoanInstalment
+from engine import clock
 from engine.clock import business_date
 
 URL = "/person/person-early-repayment"
@@ -138,7 +140,10 @@ def test_keep_term_schedule_and_approval(app: Flask, borrower: FlaskClient) -> N
     )
     early = [row for row in history if row[1] == "提前还款"]
     assert len(early) == 1
+    assert early[0][0] == business_date().isoformat()
     assert early[0][3] == "50,000.00"
+    assert early[0][4] == "50,000.00"
+    assert early[0][5] == "0.00"
     assert early[0][7] == f"{before - 50000:,.2f}"
 
 
@@ -166,8 +171,18 @@ def test_keep_payment_shortens_term(app: Flask, borrower: FlaskClient) -> None:
     assert table_of(review)[-1][2] == f"{last:,.2f}"
 
 
-def test_full_repayment_settles(app: Flask, borrower: FlaskClient) -> None:
+def test_full_repayment_settles(
+    app: Flask, borrower: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 00:30 today in China is still yesterday in UTC, so the repayment must take the
+    # business date.
+    today = business_date()
+    instant = dt.datetime.combine(
+        today, dt.time(0, 30), tzinfo=clock.FUND_CENTRE_ZONE
+    ).astimezone(dt.UTC)
+    monkeypatch.setattr(clock, "now", lambda: instant)
     before = demo_loan(app).balance
+    paid = paid_months(app)
     review = post(borrower, form(app, mode="full", amount=None, option=None))
     assert review.status_code == 200, errors_of(review)
     card = card_of(review)
@@ -186,6 +201,47 @@ def test_full_repayment_settles(app: Flask, borrower: FlaskClient) -> None:
     assert loan.balance == Decimal("0.00")
     assert loan.status == "02"
     assert unpaid == []
+
+    card = card_of(borrower.get("/person/person-loan-account"))
+    assert card["status_label"] == "已结清"
+    assert card["balance"] == "0.00"
+    assert card["paid_months"] == str(paid)
+    assert card["remaining_months"] == "0"
+    assert card["end_date"] == today.isoformat()
+
+    history = table_of(
+        borrower.get(
+            "/person/person-loan-repayments",
+            query_string={
+                "run": "1",
+                "month_from": loan.start_date.strftime("%Y-%m"),
+                "month_to": today.strftime("%Y-%m"),
+            },
+        )
+    )
+    early = [row for row in history if row[1] == "提前还款"]
+    assert early == [
+        [
+            today.isoformat(),
+            "提前还款",
+            "",
+            f"{before:,.2f}",
+            f"{before:,.2f}",
+            "0.00",
+            "0.00",
+            "0.00",
+        ]
+    ]
+
+    steps = table_of(borrower.get("/person/person-loan-progress"))
+    settled = [row for row in steps if row[2] == "贷款结清"]
+    assert len(settled) == 1
+    assert settled[0][0] == today.isoformat()
+    assert settled[0][3] == "已完成"
+    applications = [row for row in steps if row[2] == "提前还款申请"]
+    assert len(applications) == 1
+    assert applications[0][0] == today.isoformat()
+    assert applications[0][3] == "审核通过"
 
 
 @pytest.mark.parametrize(

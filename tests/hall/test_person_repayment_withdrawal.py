@@ -192,3 +192,26 @@ def test_second_open_application_refused(app: Flask, borrower: FlaskClient) -> N
     first = confirm(borrower, URL, post(borrower, form(app, borrower)))
     messages = errors_of(post(borrower, form(app, borrower)))
     assert any(first in message and "待审核" in message for message in messages)
+
+
+def test_early_repayment_counts_as_repaid(app: Flask, borrower: FlaskClient) -> None:
+    total = repaid(app)
+    early_url = "/person/person-early-repayment"
+    page = borrower.get(early_url)
+    review = borrower.post(
+        early_url,
+        data={
+            "csrf_token": csrf_token(page),
+            "contract": demo_loan(app).contract_number,
+            "mode": "partial",
+            "amount": "50000",
+            "option": "keep_term",
+        },
+    )
+    assert review.status_code == 200, errors_of(review)
+    assert decide(app, confirm(borrower, early_url, review)).status_code == 302
+
+    balance = account_by_number(app, DEMO_ACCOUNT).balance
+    card = card_of(post(borrower, form(app, borrower)))
+    assert card["repaid_total"] == f"{total + 50000:,.2f}"
+    assert card["limit"] == f"{min(total + 50000, balance):,.2f}"
