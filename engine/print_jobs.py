@@ -162,14 +162,22 @@ def expire_old_pdfs(session: Session) -> int:
     return expired.rowcount
 
 
+def _expire_before_reading(session: Session) -> None:
+    # Queueing alone would leave an old PDF downloadable for as long as nobody
+    # queues another job.
+    if expire_old_pdfs(session):
+        session.commit()
+
+
 def find(
     session: Session, token: str, service_id: str, caller: Caller
 ) -> PrintJob | None:
     """Return the caller's job of this service with this token, or None.
 
     A token alone is not enough, so another unit or depositor gets None even with
-    the job's link.
+    the job's link. PDFs past RETENTION are deleted first, so none is served later.
     """
+    _expire_before_reading(session)
     job = session.query(PrintJob).filter_by(token=token, service_id=service_id).first()
     if job is None or job.hall != caller.hall:
         return None
@@ -184,6 +192,7 @@ def recent(
     session: Session, service_id: str, caller: Caller, limit: int = 5
 ) -> list[PrintJob]:
     """Return the caller's newest jobs of a service, for the print page to list."""
+    _expire_before_reading(session)
     query = session.query(PrintJob).filter_by(service_id=service_id, hall=caller.hall)
     if caller.hall == "unit":
         query = query.filter(PrintJob.unit_account == caller.unit_account)

@@ -352,6 +352,31 @@ def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) 
     assert client.get("/verify/7KQ2-M9XD-4HPT-ZW3R").status_code == 200
 
 
+def test_old_pdf_expires_without_new_job(client: FlaskClient, app: Flask) -> None:
+    job_id = queue_directly(app, [a_row()])
+    with app.app_context():
+        print_jobs.render(app, job_id)
+    hall = app.extensions["hall"]
+    with hall.session_factory() as session:
+        job = session.get(PrintJob, job_id)
+        job.finished_at = utcnow() - print_jobs.RETENTION - dt.timedelta(hours=1)
+        token = job.token
+        session.commit()
+
+    login_unit(client, app, UNIT_A)
+    listing = client.get(f"/unit/print/{STATEMENT}").get_data(as_text=True)
+    download = client.get(f"/unit/print/{STATEMENT}/jobs/{token}/pdf")
+    with hall.session_factory() as session:
+        status, pdf = session.execute(
+            select(PrintJob.status, PrintJob.pdf).where(PrintJob.id == job_id)
+        ).one()
+
+    assert f"jobs/{token}/pdf" not in listing
+    assert download.status_code == 404
+    assert status == print_jobs.EXPIRED
+    assert pdf is None
+
+
 def test_print_job_claim_renewed_during_layout(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
