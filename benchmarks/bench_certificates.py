@@ -64,6 +64,7 @@ def certificate_context(instance: Path) -> dict:
         Caller("person", person_account=DEMO_ACCOUNT),
         {},
     )
+    printout = hall.services["person-deposit-certificate"].printout
     hall.session_factory.kw["bind"].dispose()
     code = "7KQ2-M9XD-4HPT-ZW3R"
     return {
@@ -72,6 +73,7 @@ def certificate_context(instance: Path) -> dict:
         "issued_on": business_date(),
         "code": code,
         "verify_url": f"http://127.0.0.1:5000/verify/{code}",
+        "valid_days": printout.valid_days,
         "data": data,
     }
 
