@@ -152,7 +152,8 @@ def main() -> int:
     print(f"project layout alone, no PDF:   {layout_median * 1000:.1f} ms median")
     for subsetter in subsetters:
         if subsetter == "fontTools":
-            # WeasyPrint picks HarfBuzz when this module attribute is set, else fontTools.
+            # WeasyPrint picks HarfBuzz when this module attribute is set, else
+            # fontTools.
             weasyprint.pdf.fonts.harfbuzz_subset = None
         own_median, own_pdf = timed(project, arguments.runs)
         system_median, system_pdf = timed(system, arguments.runs)

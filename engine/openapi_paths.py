@@ -960,6 +960,18 @@ def print_paths(service: Service, form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+PRIVATE_HEADERS = {
+    "Cache-Control": {
+        "required": True,
+        "schema": {"type": "string", "enum": ["no-store"]},
+    },
+    "X-Robots-Tag": {
+        "required": True,
+        "schema": {"type": "string", "enum": ["noindex"]},
+    },
+}
+
+
 def verification_paths() -> dict[str, Any]:
     """Describe the public pages where anyone checks a printed certificate's code."""
     html = {HTML: {"schema": _TEXT}}
@@ -979,8 +991,22 @@ def verification_paths() -> dict[str, Any]:
     verify_answers = {
         "200": {"description": "The certificate's key facts.", "content": html},
         "404": {"description": "No certificate has this code.", "content": html},
-        "429": response("Throttled"),
+        "429": {
+            "description": "Too many look-ups from this address.",
+            "content": html,
+            "headers": {
+                "Retry-After": {
+                    "required": True,
+                    "description": "Seconds until the address may look up again.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
+        },
     }
+    # A certificate's facts are personal data, so no response may be stored or indexed.
+    for answers in (form_answers, verify_answers):
+        for answer in answers.values():
+            answer.setdefault("headers", {}).update(PRIVATE_HEADERS)
     return {
         "/verify": {
             "get": operation(

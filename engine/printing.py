@@ -434,6 +434,9 @@ def _validity(
 
 def _throttled(address: str, printed: str) -> Response:
     log.warning("verification look-ups throttled for %s", address)
-    response = _verify_page(429, throttled=True, typed=printed)
-    response.headers["Retry-After"] = str(certificates.retry_after(db(), address))
+    seconds = certificates.retry_after(db(), address)
+    # The page names whole minutes, rounded up, so waiting that long always suffices.
+    minutes = -(-seconds // 60)
+    response = _verify_page(429, throttled=True, typed=printed, wait_minutes=minutes)
+    response.headers["Retry-After"] = str(seconds)
     return response

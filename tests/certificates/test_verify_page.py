@@ -353,6 +353,18 @@ def test_retry_after_ends_throttling(
     assert after_wait.status_code == 404
 
 
+def test_throttled_page_names_wait(client: FlaskClient, hall_clock: HallClock) -> None:
+    for _ in range(certificates.MAX_MISSES_PER_ADDRESS):
+        client.get("/verify/2222-3333-4444-5555")
+        hall_clock.move(seconds=10)
+    # 801 seconds are 13 minutes and 21 seconds, so the page requests 14 minutes.
+    throttled = parse(client.get("/verify/2222-3333-4444-5555"))
+    message = throttled.find(id="verify-throttled")
+
+    assert message is not None
+    assert message.get_text(strip=True) == "查询次数过多，请14分钟后再试"
+
+
 @pytest.mark.parametrize(
     ("misses", "retry_after"),
     [
