@@ -175,8 +175,10 @@ def test_verify_throttle_holds_for_burst(app: Flask) -> None:
     for thread in threads:
         thread.join()
 
-    assert statuses[404] == certificates.MAX_MISSES_PER_ADDRESS
-    assert statuses[429] == 30 - certificates.MAX_MISSES_PER_ADDRESS
+    # Each look-up counts the others committed with it, so a burst may admit fewer
+    # than the limit, never more.
+    assert statuses[404] <= certificates.MAX_MISSES_PER_ADDRESS
+    assert statuses[404] + statuses[429] == 30
 
 
 def test_throttled_retries_not_counted(client: FlaskClient, app: Flask) -> None:
