@@ -163,8 +163,8 @@ def expire_old_pdfs(session: Session) -> int:
 
 
 def _expire_before_reading(session: Session) -> None:
-    # Queueing alone would leave an old PDF downloadable for as long as nobody
-    # queues another job.
+    # Expiring only on queueing would leave an old PDF downloadable until another
+    # job is queued.
     if expire_old_pdfs(session):
         session.commit()
 

@@ -128,22 +128,6 @@ def test_fonts_truetype_without_layout_tables() -> None:
             font.close()
 
 
-def test_fonttools_subsetting_prints_text(
-    monkeypatch: pytest.MonkeyPatch, renderer: PdfRenderer, text_of, fonts_of
-) -> None:
-    # WeasyPrint subsets with fontTools when libharfbuzz-subset is missing.
-    monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
-    data = statement(2, names=("刘䶮", "王祎堃"))
-    content = renderer.render("unit-interest-statement.html", context(data))
-    text = squeeze(text_of(content))
-    names = sorted(font["name"].split("+")[1] for font in fonts_of(content))
-
-    assert "韶关市丹霞智造科技有限公司" in text
-    assert "王祎堃" in text
-    assert "刘䶮" in text
-    assert names == ["HallSans-SC", "HallSans-SC-Ext"]
-
-
 def test_missing_glyph_raises(tmp_path: Path) -> None:
     (tmp_path / "page.html").write_text("<p>{{ name }}</p>", encoding="utf-8")
     renderer = PdfRenderer(templates=tmp_path)
@@ -165,14 +149,23 @@ def test_only_shipped_font_embedded(renderer: PdfRenderer, fonts_of) -> None:
     assert fonts[0]["uni"] == "yes"
 
 
+@pytest.mark.parametrize("subsetter", ["HarfBuzz", "fontTools"])
 def test_rare_name_embeds_extension_font(
-    renderer: PdfRenderer, text_of, fonts_of
+    monkeypatch: pytest.MonkeyPatch,
+    renderer: PdfRenderer,
+    subsetter: str,
+    text_of,
+    fonts_of,
 ) -> None:
+    if subsetter == "fontTools":
+        # WeasyPrint subsets with fontTools when libharfbuzz-subset is missing.
+        monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
     data = statement(2, names=("刘䶮", "王祎堃"))
     content = renderer.render("unit-interest-statement.html", context(data))
     text = squeeze(text_of(content))
     names = sorted(font["name"].split("+")[1] for font in fonts_of(content))
 
+    assert "韶关市丹霞智造科技有限公司" in text
     assert "王祎堃" in text
     assert "刘䶮" in text
     assert names == ["HallSans-SC", "HallSans-SC-Ext"]

@@ -319,16 +319,22 @@ def test_print_job_estimate_seconds_or_minutes() -> None:
     assert print_jobs.row_count({"rows": [1, 2, 3], "name": "x"}) == 3
 
 
-def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) -> None:
-    old_id = queue_directly(app, [a_row()])
+def job_past_retention(app: Flask) -> tuple[int, str]:
+    """Render a job whose PDF finished an hour past RETENTION; return its id and token."""
+    job_id = queue_directly(app, [a_row()])
     with app.app_context():
-        print_jobs.render(app, old_id)
-    hall = app.extensions["hall"]
-    with hall.session_factory() as session:
-        job = session.get(PrintJob, old_id)
+        print_jobs.render(app, job_id)
+    with app.extensions["hall"].session_factory() as session:
+        job = session.get(PrintJob, job_id)
         job.finished_at = utcnow() - print_jobs.RETENTION - dt.timedelta(hours=1)
         token = job.token
         session.commit()
+    return job_id, token
+
+
+def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) -> None:
+    old_id, token = job_past_retention(app)
+    hall = app.extensions["hall"]
 
     login_unit(client, app, UNIT_A)
     year = statement_year(client)
@@ -353,15 +359,8 @@ def test_print_job_pdf_expires_after_retention(client: FlaskClient, app: Flask) 
 
 
 def test_old_pdf_expires_without_new_job(client: FlaskClient, app: Flask) -> None:
-    job_id = queue_directly(app, [a_row()])
-    with app.app_context():
-        print_jobs.render(app, job_id)
+    job_id, token = job_past_retention(app)
     hall = app.extensions["hall"]
-    with hall.session_factory() as session:
-        job = session.get(PrintJob, job_id)
-        job.finished_at = utcnow() - print_jobs.RETENTION - dt.timedelta(hours=1)
-        token = job.token
-        session.commit()
 
     login_unit(client, app, UNIT_A)
     listing = client.get(f"/unit/print/{STATEMENT}").get_data(as_text=True)
